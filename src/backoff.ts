@@ -1,0 +1,41 @@
+/**
+ * Reconnect delays: exponential steps (1s, 2s, 4s, 8s, 16s by default) with jitter, so that ten
+ * thousand clients dropped by one server restart do not come back in lockstep (thundering herd).
+ * Each delay is drawn uniformly within ±`jitter` of its step, but never above `maxDelay`.
+ */
+export interface BackoffOptions {
+  minDelay: number
+  maxDelay: number
+  factor: number
+  jitter: number
+}
+
+/** The delay before retry number `attempt` (0-based). `random` is injectable for tests. */
+export function backoffDelay(attempt: number, o: BackoffOptions, random: () => number = Math.random): number {
+  const step = Math.min(o.maxDelay, o.minDelay * o.factor ** attempt)
+  const lo = step * (1 - o.jitter)
+  const hi = Math.min(step * (1 + o.jitter), o.maxDelay)
+  return Math.round(lo + random() * (hi - lo))
+}
+
+/** A retry counter over `backoffDelay`. */
+export class Backoff {
+  private attempt = 0
+  constructor(private readonly options: BackoffOptions) {}
+
+  /** The next delay; each call moves one step up the schedule (capped). */
+  next(): number {
+    return backoffDelay(this.attempt++, this.options)
+  }
+
+  /** A delay at the cap, as after a 4008 close (server over capacity). */
+  max(): number {
+    this.attempt = Math.max(this.attempt, Math.ceil(Math.log(this.options.maxDelay / this.options.minDelay) / Math.log(this.options.factor)))
+    return backoffDelay(this.attempt, this.options)
+  }
+
+  /** Back to the first step, once a connection has proved stable. */
+  reset(): void {
+    this.attempt = 0
+  }
+}

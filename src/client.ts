@@ -1,0 +1,212 @@
+/**
+ * `RealtimeClient`: one handle on a (usually shared) connection. It owns what is the app's: its
+ * listeners, its event schemas, its subscriptions. Everything about the link lives in the
+ * connection, which the registry shares between handles with the same `url` and `dedupeKey`.
+ */
+import mitt, { type Emitter } from 'mitt'
+import type { Connection, ConnectionSink } from './connection.js'
+import { RealtimeError } from './errors.js'
+import { toConfig } from './options.js'
+import { isValidPattern } from './patterns.js'
+import type { InboundEvent } from './protocol/types.js'
+import { acquire } from './registry.js'
+import type { StandardSchemaV1 } from './standard-schema.js'
+import { throttle } from './throttle.js'
+import type { BuiltinEvents, ClientOptions, EventMeta, EventSchemas, ResyncInfo, Stats, Status, ThrottleOptions } from './types.js'
+
+/** The data type of event `K`, as its schema outputs it. */
+export type EventData<S extends EventSchemas, K extends keyof S> = StandardSchemaV1.InferOutput<S[K]>
+
+/** Names a schema may not take: the client emits them itself. */
+export type ReservedEventName = keyof BuiltinEvents | '*'
+
+type Delivery = { data: unknown; meta: EventMeta }
+type WireEmitter = Emitter<Record<string, Delivery>>
+type BuiltinEmitter = Emitter<BuiltinEvents>
+
+const RESERVED: readonly string[] = ['status', 'resync', 'error', '*']
+
+const emptyStats = (): Stats => ({ messages: 0, duplicates: 0, gaps: 0, replayed: 0, resyncs: 0, reconnects: 0, rtt: null, transport: null })
+
+function describeIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): string {
+  const first = issues[0]
+  if (!first) return 'invalid'
+  const path = (first.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)).join('.')
+  return `${path ? `${path}: ` : ''}${first.message}${issues.length > 1 ? ` (+${issues.length - 1} more)` : ''}`
+}
+
+export class RealtimeClient<S extends EventSchemas = EventSchemas> {
+  private connection: Connection | undefined
+  private state: Status = 'idle'
+  private readonly wire: WireEmitter = mitt()
+  /** `on('*')` listeners, apart: mitt gives its own `'*'` key a different call signature. */
+  private readonly anyWire: WireEmitter = mitt()
+  private readonly builtin: BuiltinEmitter = mitt()
+  private readonly schemas = new Map<string, StandardSchemaV1>()
+  /** This handle's `subscribe()` calls, each released by its own undo function. */
+  private readonly grants = new Set<readonly string[]>()
+  private readonly throttles = new Set<{ cancel(): void }>()
+  private readonly sink: ConnectionSink
+
+  /**
+   * @throws TypeError for a missing `url` or a schema named after a built-in event: mistakes in
+   * code, not in data. Nothing that arrives from the server is ever thrown.
+   */
+  constructor(private readonly options: ClientOptions<S> & { events?: S & { [K in ReservedEventName]?: never } }) {
+    if (typeof options?.url !== 'string' && typeof options?.url !== 'function') {
+      throw new TypeError('RealtimeClient: `url` must be a string or a function returning one')
+    }
+    for (const [name, schema] of Object.entries(options.events ?? {})) {
+      if (RESERVED.includes(name)) throw new TypeError(`RealtimeClient: "${name}" is reserved and cannot have a schema`)
+      this.schemas.set(name, schema)
+    }
+    this.sink = {
+      status: (status) => this.setState(status),
+      event: (event) => this.dispatch(event),
+      resync: (info: ResyncInfo) => this.emitBuiltin('resync', info),
+      error: (error) => this.emitBuiltin('error', error),
+    }
+    if (options.subscribe) this.subscribe(options.subscribe)
+    if (options.autoConnect !== false) this.connect()
+  }
+
+  /** `idle` until the first attempt; then the connection's status; `closed` after `close()`. */
+  get status(): Status {
+    return this.state
+  }
+
+  /** A snapshot of the connection's counters (shared by deduplicated handles). */
+  get stats(): Stats {
+    return this.connection ? { ...this.connection.stats } : emptyStats()
+  }
+
+  /** Attach to the connection (shared when `dedupe` is on) and start it if needed. Idempotent. */
+  connect(): void {
+    if (this.connection && !this.connection.closed) return
+    if (this.connection) this.release()
+    const { dedupe = true, dedupeKey = '' } = this.options
+    const connection = acquire(toConfig(this.options), dedupe, dedupeKey)
+    this.connection = connection
+    for (const patterns of this.grants) connection.subscribe(patterns)
+    connection.attach(this.sink)
+  }
+
+  /** Release this handle: its subscriptions and pending throttled calls. The shared link closes with its last handle. */
+  close(): void {
+    for (const t of this.throttles) t.cancel()
+    if (!this.connection) return
+    this.release()
+    this.setState('closed')
+  }
+
+  /** Drop the socket and connect again at once, calling the `url` function anew. */
+  reconnect(): void {
+    this.connection?.reconnect()
+  }
+
+  /** Ask the server to send the current state again (WebSocket: `refresh`; polling: also poll now). */
+  refresh(): void {
+    this.connection?.refresh()
+  }
+
+  /**
+   * Subscribe to event patterns (`alert`, `incident.*`, `jobs.**`). Returns a function that undoes
+   * exactly this call. Invalid patterns are reported as `error` events and skipped.
+   */
+  subscribe(patterns: readonly string[]): () => void {
+    const valid = [...new Set(patterns)].filter((p) => {
+      if (isValidPattern(p)) return true
+      this.emitBuiltin('error', new RealtimeError('config', `invalid subscription pattern ${JSON.stringify(String(p)).slice(0, 80)}`))
+      return false
+    })
+    if (valid.length === 0) return () => {}
+    this.grants.add(valid)
+    this.connection?.subscribe(valid)
+    return () => {
+      if (this.grants.delete(valid)) this.connection?.unsubscribe(valid)
+    }
+  }
+
+  /** Built-in events: `status`, `resync`, `error`. */
+  on<K extends keyof BuiltinEvents>(event: K, handler: (value: BuiltinEvents[K]) => void): () => void
+  /** An event named in `events`: `data` is the schema's output, validated. */
+  on<K extends keyof S & string>(
+    event: K,
+    handler: (data: EventData<S, K>, meta: EventMeta) => void,
+    options?: ThrottleOptions,
+  ): () => void
+  /** Every event, with or without a schema (`data` unvalidated unless it has one). */
+  on(event: '*', handler: (data: unknown, meta: EventMeta) => void, options?: ThrottleOptions): () => void
+  on(event: string, handler: (...args: never[]) => void, options?: ThrottleOptions): () => void {
+    if (RESERVED.includes(event) && event !== '*') {
+      const name = event as keyof BuiltinEvents
+      const h = handler as (value: unknown) => void
+      const safe = (value: unknown): void => this.call(() => h(value), name !== 'error')
+      this.builtin.on(name, safe)
+      return () => this.builtin.off(name, safe)
+    }
+    const h = handler as unknown as (data: unknown, meta: EventMeta) => void
+    const t = options?.throttle ? throttle(h, options.throttle) : undefined
+    if (t) this.throttles.add(t)
+    const run = t ?? h
+    const listener = (d: Delivery): void => this.call(() => run(d.data, d.meta), true)
+    const emitter = event === '*' ? this.anyWire : this.wire
+    const key = event === '*' ? 'any' : event
+    emitter.on(key, listener)
+    return () => {
+      emitter.off(key, listener)
+      t?.cancel()
+      if (t) this.throttles.delete(t)
+    }
+  }
+
+  private release(): void {
+    const connection = this.connection
+    this.connection = undefined
+    if (!connection) return
+    for (const patterns of this.grants) connection.unsubscribe(patterns)
+    connection.detach(this.sink)
+  }
+
+  private setState(status: Status): void {
+    if (status === this.state) return
+    this.state = status
+    this.emitBuiltin('status', status)
+  }
+
+  private emitBuiltin<K extends keyof BuiltinEvents>(name: K, value: BuiltinEvents[K]): void {
+    this.builtin.emit(name, value)
+  }
+
+  /** Run app code; what it throws becomes an `error` event (and never loops through `error` itself). */
+  private call(fn: () => void, report: boolean): void {
+    try {
+      fn()
+    } catch (cause) {
+      if (report) this.emitBuiltin('error', new RealtimeError('listener', 'an event listener threw', { cause }))
+    }
+  }
+
+  /** Validate (only when someone listens) and hand an event to this handle's listeners. */
+  private dispatch(e: InboundEvent): void {
+    const named = this.wire.all.get(e.event)
+    const any = this.anyWire.all.get('any')
+    if (!named?.length && !any?.length) return
+    let data = e.data
+    const schema = this.schemas.get(e.event)
+    if (schema) {
+      const result = schema['~standard'].validate(data)
+      if (result instanceof Promise) {
+        void result.catch(() => undefined)
+        return this.emitBuiltin('error', new RealtimeError('schema', `the schema for "${e.event}" is async; event schemas must validate synchronously`, { event: e.event, seq: e.seq }))
+      }
+      if (result.issues) {
+        return this.emitBuiltin('error', new RealtimeError('schema', `event "${e.event}" (seq ${e.seq}) failed its schema: ${describeIssues(result.issues)}`, { event: e.event, seq: e.seq }))
+      }
+      data = result.value
+    }
+    const delivery: Delivery = { data, meta: { seq: e.seq, event: e.event, ts: e.ts } }
+    if (named?.length) this.wire.emit(e.event, delivery)
+    if (any?.length) this.anyWire.emit('any', delivery)
+  }
+}

@@ -1,0 +1,420 @@
+/**
+ * One link to the server, shared by every deduplicated handle: it chooses the transport
+ * (WebSocket, or HTTP polling as the fallback), runs the reconnect policy by close code, keeps the
+ * session's continuity through the sequencer, and fans events out to the handles. The wire format
+ * stays behind `config.protocol`; the behaviours live in their own modules (backoff, heartbeat,
+ * sequence, subscriptions, transports) and this file only wires them together.
+ */
+import { Backoff } from './backoff.js'
+import { RealtimeError } from './errors.js'
+import { Heartbeat } from './heartbeat.js'
+import { watchBrowser } from './lifecycle.js'
+import { redactUrl } from './logger.js'
+import { type ConnectionConfig, DEFAULTS, resolveUrl } from './options.js'
+import type { Inbound, InboundEvent, Outbound, PollResult } from './protocol/types.js'
+import { Sequencer } from './sequence.js'
+import { Subscriptions } from './subscriptions.js'
+import { Poller } from './transport/polling.js'
+import { WebSocketTransport } from './transport/websocket.js'
+import type { ResyncInfo, Stats, Status, WebSocketConstructor } from './types.js'
+
+/** What a connection tells each of its handles. */
+export interface ConnectionSink {
+  status(status: Status): void
+  event(event: InboundEvent): void
+  resync(info: ResyncInfo): void
+  error(error: RealtimeError): void
+}
+
+/** Close codes with a meaning of their own (PROTOCOL.md). */
+const UNAUTHORIZED = 4001
+const OVER_CAPACITY = 4008
+const PROTOCOL_ERROR = 4400
+/** The client's own close code for a link it gave up on (heartbeat or welcome timeout). */
+const LINK_DEAD = 4000
+/** 4001s in a row, with no `welcome` between them, before the client stops. */
+const MAX_AUTH_FAILURES = 3
+/** Acks held while the link is down, at most. */
+const MAX_PENDING_ACKS = 1000
+
+const encoder = /* @__PURE__ */ new TextEncoder()
+
+export class Connection {
+  status: Status = 'idle'
+  readonly stats: Stats = { messages: 0, duplicates: 0, gaps: 0, replayed: 0, resyncs: 0, reconnects: 0, rtt: null, transport: null }
+  private readonly sinks = new Set<ConnectionSink>()
+  private readonly subs = new Subscriptions()
+  private readonly seq: Sequencer
+  private readonly heartbeat: Heartbeat
+  private readonly backoff: Backoff
+  private readonly WebSocketClass: WebSocketConstructor | undefined
+  private ws: WebSocketTransport | undefined
+  private poller: Poller | undefined
+  private retryTimer: ReturnType<typeof setTimeout> | undefined
+  private welcomeTimer: ReturnType<typeof setTimeout> | undefined
+  private stableTimer: ReturnType<typeof setTimeout> | undefined
+  private probeTimer: ReturnType<typeof setTimeout> | undefined
+  private unwatch: (() => void) | undefined
+  /** Bumped by every attempt and by shutdown: a stale async step finds it changed and quits. */
+  private attemptId = 0
+  /** A socket attempt is under way (URL resolving, opening, or waiting for `welcome`). */
+  private attempting = false
+  /** The current socket got its `welcome`. */
+  private welcomed = false
+  /** The current attempt is an upgrade probe made while polling. */
+  private probing = false
+  /** The link was lost since it last worked: the next success counts as a reconnect. */
+  private lost = false
+  private failures = 0
+  private authFailures = 0
+  private refreshWanted = false
+  private pendingAcks: number[] = []
+
+  constructor(
+    private readonly config: ConnectionConfig,
+    private readonly onClosed: () => void,
+  ) {
+    this.backoff = new Backoff(config.reconnect)
+    this.WebSocketClass = config.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined)
+    this.seq = new Sequencer(
+      {
+        deliver: (e) => this.deliver(e),
+        requestReplay: (after) => (this.poller?.active ? this.poller.now() : this.sendSocket({ type: 'replay', after })),
+        resync: (info) => {
+          this.log(`resync ${info.reason} from ${info.from}`)
+          for (const sink of this.sinks) sink.resync(info)
+        },
+      },
+      config.replay,
+      this.stats,
+    )
+    this.heartbeat = new Heartbeat({
+      ping: (id) => this.sendSocket({ type: 'ping', id }),
+      dead: () => this.drop('heartbeat timeout'),
+      rtt: (ms) => (this.stats.rtt = ms),
+    })
+  }
+
+  get closed(): boolean {
+    return this.status === 'closed'
+  }
+
+  attach(sink: ConnectionSink): void {
+    this.sinks.add(sink)
+    sink.status(this.status)
+    if (this.status === 'idle') this.start()
+  }
+
+  /** A handle lets go; the link closes with the last one. */
+  detach(sink: ConnectionSink): void {
+    this.sinks.delete(sink)
+    if (this.sinks.size === 0) this.shutdown()
+  }
+
+  subscribe(patterns: readonly string[]): void {
+    const added = this.subs.add(patterns)
+    if (added.length > 0) this.send({ type: 'subscribe', events: added })
+  }
+
+  unsubscribe(patterns: readonly string[]): void {
+    const removed = this.subs.remove(patterns)
+    if (removed.length > 0) this.send({ type: 'unsubscribe', events: removed })
+  }
+
+  /** Ask the server for the current state again; while polling, also poll now. */
+  refresh(): void {
+    if (this.send({ type: 'refresh' })) this.poller?.now()
+    else this.refreshWanted = true
+  }
+
+  /** Drop the socket and try again at once (e.g. after the `url` function changed). */
+  reconnect(): void {
+    if (this.closed || this.status === 'idle') return
+    this.ws?.close(1000, 'reconnect')
+    this.attempting = false
+    this.resetLink()
+    this.attempt(this.poller?.active === true)
+  }
+
+  // ---- life cycle ----
+
+  private start(): void {
+    this.setStatus('connecting')
+    this.unwatch = watchBrowser(() => this.wake())
+    if (this.WebSocketClass) this.attempt(false)
+    else if (!this.startPolling()) this.fail(new RealtimeError('transport', 'no WebSocket available and no pollUrl to fall back to'))
+  }
+
+  /** Close for good: every timer, listener, socket and request is released. */
+  private shutdown(): void {
+    if (this.closed) return
+    this.attemptId++
+    this.attempting = false
+    this.resetLink()
+    clearTimeout(this.retryTimer)
+    clearTimeout(this.probeTimer)
+    this.ws?.close(1000, 'client closed')
+    this.poller?.stop()
+    this.unwatch?.()
+    this.unwatch = undefined
+    this.seq.reset()
+    this.pendingAcks = []
+    this.setStatus('closed')
+    this.onClosed()
+  }
+
+  private fail(error: RealtimeError): void {
+    this.error(error)
+    this.shutdown()
+  }
+
+  /** Something says the link deserves a look now (network back, page visible). */
+  private wake(): void {
+    if (this.status === 'open') return this.heartbeat.probe()
+    if (this.poller?.active) {
+      this.poller.now()
+      if (!this.attempting && this.WebSocketClass) this.attempt(true)
+    } else if (this.status === 'reconnecting' && !this.attempting) this.attempt(false)
+  }
+
+  // ---- WebSocket attempts ----
+
+  private async attempt(probe: boolean): Promise<void> {
+    clearTimeout(this.retryTimer)
+    clearTimeout(this.probeTimer)
+    const id = ++this.attemptId
+    this.attempting = true
+    this.probing = probe
+    this.welcomed = false
+    let url: string
+    try {
+      url = await resolveUrl(this.config.url)
+    } catch (cause) {
+      if (id !== this.attemptId) return
+      this.error(new RealtimeError('transport', 'the url function failed', { cause }))
+      return this.socketClosed(LINK_DEAD, 'url function failed')
+    }
+    if (id !== this.attemptId || !this.WebSocketClass) return
+    this.log(`connecting to ${redactUrl(url)}${probe ? ' (upgrade probe)' : ''}`)
+    this.welcomeTimer = setTimeout(() => this.drop('no welcome'), this.config.reconnect.connectTimeout)
+    try {
+      this.ws ??= new WebSocketTransport(
+        this.WebSocketClass,
+        {
+          open: () => this.onOpen(),
+          message: (data) => this.onFrame(data),
+          close: (code, reason) => this.socketClosed(code, reason),
+        },
+        this.config.reconnect.connectTimeout,
+      )
+      this.ws.open(url)
+    } catch (cause) {
+      this.error(new RealtimeError('transport', 'could not open a WebSocket', { cause }))
+      this.socketClosed(LINK_DEAD, 'open failed')
+    }
+  }
+
+  private onOpen(): void {
+    this.sendSocket({ type: 'hello', session: this.seq.session, after: this.seq.last, events: this.subs.list() })
+  }
+
+  /** Give up on a socket that stopped answering (half-open link, no `welcome`). */
+  private drop(reason: string): void {
+    this.ws?.close(LINK_DEAD, reason)
+    this.socketClosed(LINK_DEAD, reason)
+  }
+
+  /** Stop what belongs to one live socket. */
+  private resetLink(): void {
+    clearTimeout(this.welcomeTimer)
+    clearTimeout(this.stableTimer)
+    this.heartbeat.stop()
+    this.seq.stop()
+  }
+
+  private socketClosed(code: number, reason: string): void {
+    if (this.closed) return
+    const welcomed = this.welcomed
+    this.attempting = this.welcomed = false
+    this.resetLink()
+    this.log(`socket closed (${code}${reason ? ` ${reason}` : ''})`)
+    if (this.probing) {
+      this.probing = false
+      if (!welcomed) return this.scheduleProbe()
+    }
+    if (welcomed) this.lost = true
+    else this.failures++
+    let delay: number
+    if (code === UNAUTHORIZED) {
+      if (++this.authFailures >= MAX_AUTH_FAILURES) {
+        return this.fail(new RealtimeError('unauthorized', `the server refused the credentials ${MAX_AUTH_FAILURES} times in a row (4001)`))
+      }
+      delay = this.authFailures === 1 ? 0 : this.backoff.next()
+    } else if (code === OVER_CAPACITY) delay = this.backoff.max()
+    else {
+      if (code === PROTOCOL_ERROR) this.error(new RealtimeError('protocol', `the server reported a protocol error (4400)${reason ? `: ${reason}` : ''}`))
+      delay = this.backoff.next()
+    }
+    if (this.failures >= this.config.reconnect.maxAttempts && this.startPolling()) return
+    this.setStatus('reconnecting')
+    this.log(`next attempt in ${delay} ms`)
+    this.retryTimer = setTimeout(() => void this.attempt(false), delay)
+  }
+
+  // ---- inbound ----
+
+  private onFrame(data: unknown): void {
+    this.heartbeat.seen()
+    if (typeof data !== 'string') return this.error(new RealtimeError('invalid_message', 'binary frames are not supported'))
+    const max = this.config.maxMessageBytes
+    if (data.length * 3 > max) {
+      const bytes = data.length > max ? data.length : encoder.encode(data).length
+      if (bytes > max) return this.error(new RealtimeError('invalid_message', `frame of ${bytes} bytes is over maxMessageBytes (${max})`))
+    }
+    const decoded = this.config.protocol.decode(data)
+    if (decoded === null) return
+    if (!decoded.ok) return this.error(new RealtimeError('invalid_message', decoded.error))
+    if (decoded.warning) this.error(new RealtimeError('invalid_message', decoded.warning))
+    this.handle(decoded.value)
+  }
+
+  private handle(m: Inbound): void {
+    switch (m.type) {
+      case 'event':
+        return this.seq.push(m)
+      case 'welcome':
+        return this.onWelcome(m.session, m.resumed, m.seq, m.heartbeat)
+      case 'replay_failed':
+        return this.seq.replayFailed(m.seq)
+      case 'ping':
+        this.sendSocket({ type: 'pong', id: m.id })
+        return
+      case 'pong':
+        return this.heartbeat.pong(m.id)
+      case 'error':
+        return this.error(new RealtimeError('server', m.message, { serverCode: m.code }))
+      case 'auth_ok':
+        return
+    }
+  }
+
+  private onWelcome(session: string, resumed: boolean, seq: number, heartbeat: number | undefined): void {
+    clearTimeout(this.welcomeTimer)
+    this.welcomed = true
+    this.attempting = this.probing = false
+    this.failures = this.authFailures = 0
+    if (this.poller?.active) {
+      this.poller.stop()
+      clearTimeout(this.probeTimer)
+    } else if (this.lost) this.stats.reconnects++
+    this.lost = false
+    this.stats.transport = 'websocket'
+    this.stableTimer = setTimeout(() => this.backoff.reset(), DEFAULTS.stableAfter)
+    const { interval, timeout } = this.config.heartbeat
+    const every = Math.min(interval || Infinity, heartbeat ?? Infinity)
+    if (every !== Infinity) this.heartbeat.start(every, timeout)
+    this.setStatus('open')
+    this.seq.begin(session, resumed, seq, true)
+    this.flushPending()
+  }
+
+  private deliver(event: InboundEvent): void {
+    if (this.closed) return
+    this.stats.messages++
+    for (const sink of this.sinks) sink.event(event)
+    if (event.ack) this.ack(event.seq)
+  }
+
+  private ack(seq: number): void {
+    if (this.send({ type: 'ack', seq })) return
+    if (this.pendingAcks.length >= MAX_PENDING_ACKS) this.pendingAcks.shift()
+    this.pendingAcks.push(seq)
+  }
+
+  /** What had to wait for a link: acks of events delivered meanwhile, a `refresh()`. */
+  private flushPending(): void {
+    const acks = this.pendingAcks
+    this.pendingAcks = []
+    for (const seq of acks) this.ack(seq)
+    if (this.refreshWanted) {
+      this.refreshWanted = false
+      this.refresh()
+    }
+  }
+
+  // ---- HTTP polling ----
+
+  /** Fall back to polling; false when there is no `pollUrl` (or polling is off). */
+  private startPolling(): boolean {
+    const { pollUrl, polling } = this.config
+    const fetchFn = this.config.fetch ?? globalThis.fetch
+    if (pollUrl === undefined || polling === false || typeof fetchFn !== 'function') return false
+    this.poller ??= new Poller(fetchFn.bind(globalThis), this.config.protocol, { ...this.config.reconnect, ...polling, maxMessageBytes: this.config.maxMessageBytes }, {
+      query: () => ({ session: this.seq.session, after: this.seq.last, events: this.subs.list(), wait: polling.wait }),
+      url: () => resolveUrl(pollUrl),
+      result: (r, warning) => this.onPoll(r, warning),
+      error: (e) => this.error(e),
+      unauthorized: () => {
+        if (++this.authFailures >= MAX_AUTH_FAILURES) {
+          this.fail(new RealtimeError('unauthorized', `the poll endpoint refused the credentials ${MAX_AUTH_FAILURES} times in a row`))
+        }
+      },
+      sessionLost: () => this.log('poll session lost; starting over'),
+    })
+    this.log('falling back to HTTP polling')
+    this.poller.start()
+    this.setStatus('polling')
+    this.scheduleProbe()
+    return true
+  }
+
+  private onPoll(r: PollResult, warning: string | undefined): void {
+    if (warning) this.error(new RealtimeError('invalid_message', warning))
+    this.authFailures = 0
+    this.stats.transport = 'polling'
+    if (this.lost) this.stats.reconnects++
+    this.lost = false
+    this.seq.begin(r.session, r.resumed, r.seq, false)
+    for (const e of r.events) this.seq.push(e)
+    this.flushPending()
+  }
+
+  /** While polling, try WebSocket again every `upgradeInterval`. */
+  private scheduleProbe(): void {
+    if (!this.WebSocketClass || this.config.polling === false || !this.poller?.active) return
+    clearTimeout(this.probeTimer)
+    this.probeTimer = setTimeout(() => void this.attempt(true), this.config.polling.upgradeInterval)
+  }
+
+  // ---- outbound ----
+
+  /** Over the socket when it is open, else over the poll POST; false when neither can take it. */
+  private send(message: Outbound): boolean {
+    if (this.sendSocket(message)) return true
+    if (!this.poller?.active || message.type === 'ping' || message.type === 'pong' || message.type === 'hello') return false
+    this.poller.send(message)
+    return true
+  }
+
+  private sendSocket(message: Outbound): boolean {
+    return this.ws?.send(this.config.protocol.encode(message)) ?? false
+  }
+
+  // ---- reporting ----
+
+  private setStatus(status: Status): void {
+    if (status === this.status) return
+    this.status = status
+    this.log(`status ${status}`)
+    for (const sink of this.sinks) sink.status(status)
+  }
+
+  private error(error: RealtimeError): void {
+    this.log(`error ${error.code}: ${error.message}`)
+    for (const sink of this.sinks) sink.error(error)
+  }
+
+  private log(message: string): void {
+    this.config.logger?.debug(`[wirefeed] ${message}`)
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Heartbeat: a `ping` every `interval`; if no frame at all arrives within `timeout` of a ping, the
+ * link is dead (half-open: the socket looks open but nothing flows) and `dead` is called.
+ * Liveness is judged by wall-clock time as well as by timers, so a tab whose timers were throttled
+ * or frozen finds a dead link as soon as it runs again instead of one more interval later.
+ */
+export interface HeartbeatHooks {
+  ping(id: number): void
+  dead(): void
+  rtt(ms: number): void
+}
+
+export class Heartbeat {
+  private tick: ReturnType<typeof setTimeout> | undefined
+  private watchdog: ReturnType<typeof setTimeout> | undefined
+  private lastSeen = 0
+  private id = 0
+  private sent = new Map<number, number>()
+  private interval = 0
+  private timeout = 0
+
+  constructor(private readonly hooks: HeartbeatHooks) {}
+
+  /** Start (or restart) pinging. */
+  start(interval: number, timeout: number): void {
+    this.stop()
+    this.interval = interval
+    this.timeout = timeout
+    this.lastSeen = Date.now()
+    this.schedule()
+  }
+
+  /** Any inbound frame: the link is alive. */
+  seen(): void {
+    this.lastSeen = Date.now()
+    clearTimeout(this.watchdog)
+    this.watchdog = undefined
+  }
+
+  /** A `pong` arrived: report the round trip if it answers one of ours. */
+  pong(id: unknown): void {
+    const at = typeof id === 'number' ? this.sent.get(id) : undefined
+    if (at !== undefined) this.hooks.rtt(Date.now() - at)
+    this.sent.clear()
+  }
+
+  /** Check the link now (page became visible, network came back): ping and watch for an answer. */
+  probe(): void {
+    if (this.tick === undefined) return
+    if (Date.now() - this.lastSeen > this.interval + this.timeout) return this.hooks.dead()
+    this.ping()
+  }
+
+  stop(): void {
+    clearTimeout(this.tick)
+    clearTimeout(this.watchdog)
+    this.tick = this.watchdog = undefined
+    this.sent.clear()
+  }
+
+  private schedule(): void {
+    this.tick = setTimeout(() => {
+      this.schedule()
+      this.probe()
+    }, this.interval)
+  }
+
+  private ping(): void {
+    const id = ++this.id
+    if (this.sent.size < 8) this.sent.set(id, Date.now())
+    this.hooks.ping(id)
+    this.watchdog ??= setTimeout(() => {
+      this.stop()
+      this.hooks.dead()
+    }, this.timeout)
+  }
+}

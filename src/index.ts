@@ -1,0 +1,24 @@
+export { RealtimeClient, type EventData, type ReservedEventName } from './client.js'
+export { RealtimeError, isRealtimeError, type RealtimeErrorCode, type RealtimeErrorDetails } from './errors.js'
+export { backoffDelay, type BackoffOptions } from './backoff.js'
+export { isValidPattern, matchPattern } from './patterns.js'
+export { v1Protocol } from './protocol/v1.js'
+export type { Protocol, Inbound, InboundEvent, Outbound, PollQuery, PollResult, Decoded } from './protocol/types.js'
+export type { Logger } from './logger.js'
+export type { StandardSchemaV1 } from './standard-schema.js'
+export type {
+  BuiltinEvents,
+  ClientOptions,
+  EventMeta,
+  EventSchemas,
+  HeartbeatOptions,
+  PollingOptions,
+  ReconnectOptions,
+  ReplayOptions,
+  ResyncInfo,
+  Stats,
+  Status,
+  ThrottleOptions,
+  UrlSource,
+  WebSocketConstructor,
+} from './types.js'

@@ -1,0 +1,62 @@
+/** Defaults, and the settings one connection runs with. */
+import type { Logger } from './logger.js'
+import { v1Protocol } from './protocol/v1.js'
+import type { Protocol } from './protocol/types.js'
+import type { ClientOptions, UrlSource, WebSocketConstructor } from './types.js'
+
+export const DEFAULTS = {
+  reconnect: { minDelay: 1000, maxDelay: 16000, factor: 2, jitter: 0.2, maxAttempts: 5, connectTimeout: 10000 },
+  heartbeat: { interval: 30000, timeout: 10000 },
+  polling: { interval: 30000, wait: 0, upgradeInterval: 60000 },
+  replay: { timeout: 5000, maxBuffer: 1000 },
+  maxMessageBytes: 1024 * 1024,
+  /** A connection that stayed up this long resets the backoff schedule, ms. */
+  stableAfter: 5000,
+}
+
+export interface ConnectionConfig {
+  url: UrlSource
+  pollUrl: UrlSource | undefined
+  reconnect: typeof DEFAULTS.reconnect
+  heartbeat: typeof DEFAULTS.heartbeat
+  polling: typeof DEFAULTS.polling | false
+  replay: typeof DEFAULTS.replay
+  maxMessageBytes: number
+  protocol: Protocol
+  logger: Logger | undefined
+  WebSocket: WebSocketConstructor | undefined
+  fetch: typeof globalThis.fetch | undefined
+}
+
+const positive = (value: number | undefined, fallback: number): number =>
+  typeof value === 'number' && value >= 0 && Number.isFinite(value) ? value : fallback
+
+function merge<T extends Record<string, number>>(defaults: T, given: Partial<Record<keyof T, number | undefined>> | undefined): T {
+  const out = { ...defaults }
+  for (const key of Object.keys(defaults) as (keyof T)[]) out[key] = positive(given?.[key], defaults[key] as number) as T[keyof T]
+  return out
+}
+
+export function toConfig(o: ClientOptions): ConnectionConfig {
+  const reconnect = merge(DEFAULTS.reconnect, o.reconnect)
+  reconnect.jitter = Math.min(reconnect.jitter, 1)
+  reconnect.factor = Math.max(reconnect.factor, 1)
+  reconnect.minDelay = Math.max(reconnect.minDelay, 1)
+  reconnect.maxDelay = Math.max(reconnect.maxDelay, reconnect.minDelay)
+  return {
+    url: o.url,
+    pollUrl: o.pollUrl,
+    reconnect,
+    heartbeat: merge(DEFAULTS.heartbeat, o.heartbeat),
+    polling: o.polling === false ? false : merge(DEFAULTS.polling, o.polling),
+    replay: merge(DEFAULTS.replay, o.replay),
+    maxMessageBytes: positive(o.maxMessageBytes, DEFAULTS.maxMessageBytes),
+    protocol: o.protocol ?? v1Protocol,
+    logger: o.logger,
+    WebSocket: o.WebSocket,
+    fetch: o.fetch,
+  }
+}
+
+/** Resolve a URL source; a function is called each time (fresh token). */
+export const resolveUrl = async (source: UrlSource): Promise<string> => (typeof source === 'function' ? source() : source)

@@ -1,0 +1,39 @@
+/**
+ * Reference-counted subscription patterns of one connection. Many handles may subscribe to the
+ * same pattern; the wire sees one `subscribe` when the first takes it and one `unsubscribe` when
+ * the last lets go.
+ */
+export class Subscriptions {
+  private readonly counts = new Map<string, number>()
+
+  /** Take a reference on each pattern; returns those that were not subscribed before. */
+  add(patterns: readonly string[]): string[] {
+    const added: string[] = []
+    for (const p of patterns) {
+      const n = this.counts.get(p) ?? 0
+      this.counts.set(p, n + 1)
+      if (n === 0) added.push(p)
+    }
+    return added
+  }
+
+  /** Release a reference on each pattern; returns those no one holds any more. */
+  remove(patterns: readonly string[]): string[] {
+    const removed: string[] = []
+    for (const p of patterns) {
+      const n = this.counts.get(p)
+      if (n === undefined) continue
+      if (n > 1) this.counts.set(p, n - 1)
+      else {
+        this.counts.delete(p)
+        removed.push(p)
+      }
+    }
+    return removed
+  }
+
+  /** The current set, as sent in `hello` and with every poll. */
+  list(): string[] {
+    return [...this.counts.keys()]
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Trailing-edge throttle for listeners that repaint: at most one call per `ms`, always with the
+ * latest arguments, none after `cancel()`.
+ */
+export interface Throttled<A extends unknown[]> {
+  (...args: A): void
+  cancel(): void
+}
+
+export function throttle<A extends unknown[]>(fn: (...args: A) => void, ms: number): Throttled<A> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let latest: A | undefined
+  const throttled = (...args: A): void => {
+    latest = args
+    timer ??= setTimeout(() => {
+      timer = undefined
+      const args = latest
+      latest = undefined
+      if (args) fn(...args)
+    }, ms)
+  }
+  throttled.cancel = (): void => {
+    clearTimeout(timer)
+    timer = latest = undefined
+  }
+  return throttled
+}
