@@ -1,0 +1,102 @@
+/**
+ * Bundle-size budget of the core entry, as a browser app would ship it: the ESM build
+ * (dist/index.js) bundled by esbuild, minified, then gzipped at level 9.
+ * Needs dist/ (`npm test` builds before running vitest).
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { constants, gzipSync } from 'node:zlib'
+import { build, type Plugin } from 'esbuild'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { assertBuilt, repoRoot } from './helpers.js'
+
+/** Gzipped bytes of the core import with everything it pulls in (dependencies included). */
+const BUDGET_TOTAL_GZIP = 12 * 1024
+/**
+ * Gzipped bytes of the package's own code in the core import (dependencies external).
+ * Measured 8.1 KiB at 0.1.0; the performance work brings it down to 5 KiB and tightens this.
+ */
+const BUDGET_OWN_GZIP = 9 * 1024
+/** What an app imports for the core client. */
+const CORE_IMPORTS = ['RealtimeClient']
+
+const distEntry = join(repoRoot, 'dist', 'index.js')
+const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }
+const dependencies = Object.keys(pkg.dependencies ?? {})
+
+/** Resolves the bare specifier 'wirefeed' to the ESM build in dist/. */
+const wirefeedFromDist: Plugin = {
+  name: 'wirefeed-from-dist',
+  setup(esbuild) {
+    esbuild.onResolve({ filter: /^wirefeed$/ }, () => ({ path: distEntry }))
+  },
+}
+
+interface Measured {
+  raw: number
+  gzip: number
+}
+
+async function bundle(contents: string, external: string[]): Promise<Measured> {
+  const result = await build({
+    stdin: { contents, resolveDir: repoRoot, sourcefile: 'app.js', loader: 'js' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    external,
+    plugins: [wirefeedFromDist],
+    write: false,
+    logLevel: 'silent',
+  })
+  const code = result.outputFiles[0]?.contents ?? new Uint8Array()
+  return { raw: code.byteLength, gzip: gzipSync(code, { level: constants.Z_BEST_COMPRESSION }).byteLength }
+}
+
+/** Runtime exports of dist/index.js, read by esbuild without running the code. */
+async function distExports(): Promise<string[]> {
+  const result = await build({
+    entryPoints: [distEntry],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    external: dependencies.flatMap((name) => [name, `${name}/*`]),
+    metafile: true,
+    write: false,
+    outdir: 'out',
+    logLevel: 'silent',
+  })
+  return Object.values(result.metafile.outputs).flatMap((output) => output.exports)
+}
+
+describe('bundle size of the core entry (ESM)', () => {
+  let app = ''
+  let label = ''
+
+  beforeAll(async () => {
+    assertBuilt()
+    const available = new Set(await distExports())
+    const imports = CORE_IMPORTS.filter((name) => available.has(name))
+    if (imports.length > 0) {
+      app = `export { ${imports.join(', ')} } from 'wirefeed'`
+      label = `import { ${imports.join(', ')} } from 'wirefeed'`
+    } else {
+      // The core export does not exist yet: measure the whole entry, which can only be larger.
+      app = `export * from 'wirefeed'`
+      label = `import * from 'wirefeed' (no ${CORE_IMPORTS.join(', ')} export yet)`
+    }
+  }, 30_000)
+
+  it(`with dependencies: at most ${BUDGET_TOTAL_GZIP} B gzipped`, async () => {
+    const size = await bundle(app, [])
+    console.log(`size ${label}, with dependencies: ${size.raw} B minified, ${size.gzip} B gzip-9 (budget ${BUDGET_TOTAL_GZIP} B)`)
+    expect(size.gzip).toBeLessThanOrEqual(BUDGET_TOTAL_GZIP)
+  }, 30_000)
+
+  it(`own code only: at most ${BUDGET_OWN_GZIP} B gzipped`, async () => {
+    const size = await bundle(app, dependencies.flatMap((name) => [name, `${name}/*`]))
+    console.log(`size ${label}, own code (${dependencies.join(', ')} external): ${size.raw} B minified, ${size.gzip} B gzip-9 (budget ${BUDGET_OWN_GZIP} B)`)
+    expect(size.gzip).toBeLessThanOrEqual(BUDGET_OWN_GZIP)
+  }, 30_000)
+})
