@@ -30,8 +30,12 @@ export class Backoff {
 
   /** A delay at the cap, as after a 4008 close (server over capacity). */
   max(): number {
-    this.attempt = Math.max(this.attempt, Math.ceil(Math.log(this.options.maxDelay / this.options.minDelay) / Math.log(this.options.factor)))
-    return backoffDelay(this.attempt, this.options)
+    const { minDelay, maxDelay, factor } = this.options
+    // With factor 1 the steps never grow: log(factor) is 0 and the step count would be Infinity or NaN.
+    if (factor > 1 && maxDelay > minDelay) {
+      this.attempt = Math.max(this.attempt, Math.ceil(Math.log(maxDelay / minDelay) / Math.log(factor)))
+    }
+    return backoffDelay(0, { ...this.options, minDelay: maxDelay })
   }
 
   /** Back to the first step, once a connection has proved stable. */

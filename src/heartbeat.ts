@@ -1,8 +1,8 @@
 /**
  * Heartbeat: a `ping` every `interval`; if no frame at all arrives within `timeout` of a ping, the
  * link is dead (half-open: the socket looks open but nothing flows) and `dead` is called.
- * Liveness is judged by wall-clock time as well as by timers, so a tab whose timers were throttled
- * or frozen finds a dead link as soon as it runs again instead of one more interval later.
+ * `probe()` (page visible again, network back) also judges liveness by wall-clock time, so a tab
+ * whose timers were frozen finds a dead link as soon as it runs again instead of one more interval later.
  */
 export interface HeartbeatHooks {
   ping(id: number): void
@@ -47,7 +47,10 @@ export class Heartbeat {
   /** Check the link now (page became visible, network came back): ping and watch for an answer. */
   probe(): void {
     if (this.tick === undefined) return
-    if (Date.now() - this.lastSeen > this.interval + this.timeout) return this.hooks.dead()
+    if (Date.now() - this.lastSeen > this.interval + this.timeout) {
+      this.stop()
+      return this.hooks.dead()
+    }
     this.ping()
   }
 
@@ -58,10 +61,15 @@ export class Heartbeat {
     this.sent.clear()
   }
 
+  /**
+   * The regular tick only pings; its watchdog judges the answer. It does not judge by wall-clock
+   * silence: a hidden tab's timers may be throttled to one run a minute, so the time since the last
+   * frame then exceeds `interval + timeout` on every tick even on a healthy, idle link.
+   */
   private schedule(): void {
     this.tick = setTimeout(() => {
       this.schedule()
-      this.probe()
+      this.ping()
     }, this.interval)
   }
 

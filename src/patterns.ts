@@ -10,7 +10,8 @@ export const MAX_PATTERN_LENGTH = 256
 export function isValidPattern(pattern: unknown): pattern is string {
   if (typeof pattern !== 'string' || pattern.length === 0 || pattern.length > MAX_PATTERN_LENGTH) return false
   const segments = pattern.split('.')
-  return segments.every((s, i) => s.length > 0 && (s !== '**' || i === segments.length - 1))
+  // a comma would split the pattern in a poll URL's comma-separated `events`
+  return !pattern.includes(',') && segments.every((s, i) => s.length > 0 && (s !== '**' || i === segments.length - 1))
 }
 
 /** Whether the event name `event` matches `pattern`. */

@@ -13,6 +13,8 @@ export interface SequenceHooks {
   deliver(event: InboundEvent): void
   /** Ask the server again for every event after `after`. */
   requestReplay(after: number): void
+  /** An event that was already delivered came again (the server may not have seen its ack). */
+  duplicate(event: InboundEvent): void
   resync(info: ResyncInfo): void
 }
 
@@ -58,7 +60,9 @@ export class Sequencer {
       this.head = seq
       return
     }
-    if (seq > this.head) this.head = seq
+    // Only a WebSocket resume announces events that will follow by themselves. A poll answer's
+    // events come with it: they are ordinary deliveries, not replays, and must not count as such.
+    if (expectReplay && seq > this.head) this.head = seq
     if (expectReplay && this.head > this.last) this.arm()
     else if (this.pending.size > 0) this.gap()
   }
@@ -69,9 +73,12 @@ export class Sequencer {
     const { seq } = event
     if (seq <= last || this.pending.has(seq)) {
       this.stats.duplicates++
+      if (seq <= last) this.hooks.duplicate(event)
       return
     }
-    if (seq < this.head) this.stats.replayed++
+    // At or below the known head and not seen yet: it fills a hole (the head itself counts when
+    // `welcome` announced it, since then no event has carried it yet).
+    if (seq <= this.head) this.stats.replayed++
     else this.head = seq
     if (seq === last + 1) {
       this.last = seq
@@ -80,7 +87,7 @@ export class Sequencer {
       return
     }
     this.last = last
-    if (this.pending.size >= this.options.maxBuffer) this.giveUp('buffer_full', Math.min(...this.pending.keys()) - 1)
+    if (this.pending.size >= this.options.maxBuffer) this.giveUp('buffer_full', this.oldestHeld(seq) - 1)
     this.pending.set(seq, event)
     this.drain()
     this.gap()
@@ -105,6 +112,17 @@ export class Sequencer {
     this.session = null
     this.last = null
     this.head = 0
+  }
+
+  /**
+   * The lowest of the held seqs and `incoming` (the event about to be held): the buffer is full, so
+   * the hole below it is given up. Counting `incoming` keeps an event that lands inside the oldest
+   * hole from being held below `last` for ever, and makes `maxBuffer: 0` give every hole up at once.
+   */
+  private oldestHeld(incoming: number): number {
+    let oldest = incoming
+    for (const s of this.pending.keys()) if (s < oldest) oldest = s
+    return oldest
   }
 
   /** Deliver what the held events make contiguous; close the hole timer once nothing is missing. */

@@ -25,7 +25,8 @@ export const event = z.object({
   type: z.literal('event'),
   seq,
   event: z.string(),
-  data: z.unknown(),
+  // Optional, as zod 3 read `z.unknown()`: an event may carry no data (the client passes undefined).
+  data: z.optional(z.unknown()),
   ts: z.optional(z.number()),
   ack: z.optional(z.boolean()),
 })

@@ -13,21 +13,31 @@ type Obj = Record<string, unknown>
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isSeq = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
-const isNum = (v: unknown): v is number => typeof v === 'number'
+/** Finite, as `z.number()`: JSON.parse turns `1e400` into Infinity. */
+const isNum = (v: unknown): v is number => Number.isFinite(v)
 const isStr = (v: unknown): v is string => typeof v === 'string'
 const isId = (v: unknown): v is number | string => isNum(v) || isStr(v)
 const optional = (v: unknown, check: (v: unknown) => boolean): boolean => v === undefined || check(v)
 
 const fail = (error: string): Decoded<never> => ({ ok: false, error })
 
-const PROTO_KEY = '"__proto__"'
-const dropProto = (key: string, value: unknown): unknown => (key === '__proto__' ? undefined : value)
+/**
+ * Text that may hold a `__proto__` key: spelt out, or with one of its letters written as a `\u`
+ * escape (`"\u005f_proto__"` parses to the same key).
+ */
+const MAYBE_PROTO = /"__proto__"|\\u00(?:5f|70|72|6f|74)/i
 
 /** JSON.parse that never yields an own `__proto__` key; `stripped` says whether one was removed. */
 function parse(text: string): { value: unknown; stripped: boolean } | undefined {
   try {
-    if (!text.includes(PROTO_KEY)) return { value: JSON.parse(text), stripped: false }
-    return { value: JSON.parse(text, dropProto), stripped: true }
+    if (!MAYBE_PROTO.test(text)) return { value: JSON.parse(text), stripped: false }
+    let stripped = false
+    const value: unknown = JSON.parse(text, (key, v: unknown) => {
+      if (key !== '__proto__') return v
+      stripped = true
+      return undefined
+    })
+    return { value, stripped }
   } catch {
     return undefined
   }

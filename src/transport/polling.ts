@@ -24,10 +24,37 @@ export interface PollOptions extends BackoffOptions {
   interval: number
   wait: number
   maxMessageBytes: number
+  /**
+   * How long a request may take beyond `wait` before it is given up (a half-open link or a proxy
+   * that swallows a long poll would otherwise stall polling for good), ms. @default 10000
+   */
+  connectTimeout?: number
+}
+
+/** One request under way: aborted by `now()`/`stop()`, or by its deadline (`timedOut`). */
+interface Flight {
+  readonly abort: AbortController
+  deadline: ReturnType<typeof setTimeout> | undefined
+  timedOut: boolean
 }
 
 /** Client messages waiting for the next POST, at most. */
 const MAX_OUTBOX = 100
+
+/** A long poll answered faster than this with no event did not wait: pause before the next, ms. */
+const QUICK_ANSWER = 1000
+
+/** `connectTimeout` when none is given, ms. */
+const REQUEST_TIMEOUT = 10000
+
+const encoder = /* @__PURE__ */ new TextEncoder()
+
+/** The longest delay a timer holds; a longer one fires at once (browsers and Node alike). */
+const MAX_TIMER = 2 ** 31 - 1
+
+/** Whether `text` is larger than `max` bytes as UTF-8 (a UTF-16 unit is at most 3 bytes). */
+const tooLarge = (text: string, max: number): boolean =>
+  text.length > max || (text.length * 3 > max && encoder.encode(text).length > max)
 
 /** Retry-After as ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
 export function retryAfter(header: string | null, now = Date.now()): number | undefined {
@@ -40,8 +67,13 @@ export function retryAfter(header: string | null, now = Date.now()): number | un
 
 export class Poller {
   private timer: ReturnType<typeof setTimeout> | undefined
-  private abort: AbortController | undefined
+  /** The GET under way. */
+  private get: Flight | undefined
+  /** The POST under way. */
+  private post: Flight | undefined
   private outbox: Outbound[] = []
+  /** The messages of the POST under way. */
+  private posted: Outbound[] = []
   private posting = false
   private running = false
   /** Bumped by every poll, `now()` and `stop()`: an older poll that wakes up finds it changed and quits. */
@@ -71,7 +103,8 @@ export class Poller {
   now(): void {
     if (!this.running) return
     this.gen++
-    this.abort?.abort()
+    land(this.get)
+    this.get = undefined
     this.schedule(0)
   }
 
@@ -85,14 +118,19 @@ export class Poller {
     void this.flush()
   }
 
-  stop(): void {
+  /** Stop polling; returns the client messages that may not have reached the server (queued or in flight). */
+  stop(): Outbound[] {
+    const unsent = this.posted.concat(this.outbox)
+    this.posted = []
     this.running = false
     this.gen++
     clearTimeout(this.timer)
     this.timer = undefined
-    this.abort?.abort()
-    this.abort = undefined
+    land(this.get)
+    land(this.post)
+    this.get = this.post = undefined
     this.outbox = []
+    return unsent
   }
 
   private schedule(ms: number): void {
@@ -100,16 +138,14 @@ export class Poller {
     this.timer = setTimeout(() => void this.poll(), ms)
   }
 
-  private async request(url: string, init: RequestInit): Promise<Response | undefined> {
-    const abort = (this.abort = new AbortController())
-    try {
-      return await this.fetchFn(url, { ...init, signal: abort.signal, cache: 'no-store' })
-    } catch (cause) {
-      if (!abort.signal.aborted && this.running) {
-        this.hooks.error(new RealtimeError('transport', 'poll request failed', { cause }))
-      }
-      return undefined
-    }
+  /** A new request's controller, aborted once `ms` have passed. */
+  private fly(ms: number): Flight {
+    const flight: Flight = { abort: new AbortController(), deadline: undefined, timedOut: false }
+    flight.deadline = setTimeout(() => {
+      flight.timedOut = true
+      flight.abort.abort()
+    }, Math.min(MAX_TIMER, ms))
+    return flight
   }
 
   private async poll(): Promise<void> {
@@ -124,12 +160,26 @@ export class Poller {
       return current() ? this.retry(undefined) : undefined
     }
     if (!current()) return
-    const res = await this.request(this.protocol.pollUrl(base, this.hooks.query()), { method: 'GET' })
+    const limit = this.options.wait + (this.options.connectTimeout ?? REQUEST_TIMEOUT)
+    const flight = (this.get = this.fly(limit))
+    const started = Date.now()
+    let res: Response | undefined
+    let body: string | undefined
+    try {
+      res = await this.fetchFn(this.protocol.pollUrl(base, this.hooks.query()), { method: 'GET', signal: flight.abort.signal, cache: 'no-store' })
+      if (res.ok) body = await this.read(res)
+    } catch (cause) {
+      if (current() && !flight.abort.signal.aborted) this.hooks.error(new RealtimeError('transport', 'poll request failed', { cause }))
+    }
+    clearTimeout(flight.deadline)
     if (!current()) return // stopped, or `now()` took over
+    this.get = undefined
+    if (flight.timedOut) {
+      this.hooks.error(new RealtimeError('transport', `poll got no complete answer within ${limit} ms`))
+      return this.retry(undefined)
+    }
     if (!res) return this.retry(undefined)
     if (!res.ok) return this.failed(res)
-    const body = await this.read(res)
-    if (!current()) return
     const decoded = body === undefined ? undefined : this.protocol.decodePoll(body)
     if (!decoded?.ok) {
       this.hooks.error(new RealtimeError('invalid_message', decoded ? decoded.error : 'poll response unreadable or too large'))
@@ -137,7 +187,11 @@ export class Poller {
     }
     this.backoff.reset()
     this.hooks.result(decoded.value, decoded.warning)
-    if (current()) this.schedule(this.options.wait > 0 ? 0 : this.options.interval)
+    // long polling goes straight on, but a server that answers at once with nothing (it ignores
+    // `wait`, or started a session) is asked at most once a second, not in a tight loop
+    const { wait, interval } = this.options
+    const idle = decoded.value.events.length === 0 && Date.now() - started < Math.min(wait, QUICK_ANSWER)
+    if (current()) this.schedule(wait > 0 ? (idle ? Math.min(interval, QUICK_ANSWER) : 0) : interval)
     void this.flush()
   }
 
@@ -146,7 +200,7 @@ export class Poller {
     if (length > this.options.maxMessageBytes) return undefined
     try {
       const text = await res.text()
-      return text.length > this.options.maxMessageBytes ? undefined : text
+      return tooLarge(text, this.options.maxMessageBytes) ? undefined : text
     } catch {
       return undefined
     }
@@ -160,7 +214,7 @@ export class Poller {
   }
 
   private retry(wait: number | undefined): void {
-    if (this.running) this.schedule(Math.max(wait ?? 0, this.backoff.next()))
+    if (this.running) this.schedule(Math.min(MAX_TIMER, Math.max(wait ?? 0, this.backoff.next())))
   }
 
   /** POST what is queued, one request at a time; keep it for the next try on failure. */
@@ -168,33 +222,48 @@ export class Poller {
     const session = this.hooks.query().session
     if (this.posting || !this.running || session === null || this.outbox.length === 0) return
     this.posting = true
-    const batch = this.outbox
+    const batch = (this.posted = this.outbox)
     this.outbox = []
-    let base: string | undefined
+    const flight = (this.post = this.fly(this.options.connectTimeout ?? REQUEST_TIMEOUT))
+    let res: Response | undefined
     try {
-      base = await this.hooks.url()
+      const base = await this.hooks.url()
+      if (this.post === flight) {
+        res = await this.fetchFn(base, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: this.protocol.encodePost(session, batch),
+          signal: flight.abort.signal,
+        })
+      }
     } catch {
-      // reported by the GET loop
+      // a failing url() is reported by the GET loop; a failed or timed-out POST is kept for the next try below
     }
-    const res =
-      base === undefined
-        ? undefined
-        : await this.fetchFn(base, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: this.protocol.encodePost(session, batch),
-          }).catch(() => undefined)
+    clearTimeout(flight.deadline)
     this.posting = false
-    if (!this.running) return
+    if (this.post !== flight || !this.running) return // stopped: what was queued is dropped
+    this.post = undefined
+    this.posted = []
     if (res?.status === 404) {
       this.hooks.sessionLost()
       return this.now()
     }
     if (!res?.ok) {
       if (res && (res.status === 401 || res.status === 403)) this.hooks.unauthorized()
-      this.outbox = batch.concat(this.outbox).slice(-MAX_OUTBOX)
+      const kept = batch.concat(this.outbox)
+      if (kept.length > MAX_OUTBOX) {
+        this.hooks.error(new RealtimeError('overflow', `poll outbox full (${MAX_OUTBOX}): ${kept.length - MAX_OUTBOX} oldest messages dropped`))
+      }
+      this.outbox = kept.slice(-MAX_OUTBOX)
       return
     }
     if (this.outbox.length > 0) void this.flush()
   }
+}
+
+/** End a request: clear its deadline and abort it if it is still under way. */
+function land(flight: Flight | undefined): void {
+  if (!flight) return
+  clearTimeout(flight.deadline)
+  flight.abort.abort()
 }
