@@ -94,7 +94,6 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
   /** Release this handle: its subscriptions and pending throttled calls. The shared link closes with its last handle. */
   close(): void {
     for (const t of this.throttles) t.cancel()
-    if (!this.connection) return
     this.release()
     this.setState('closed')
   }
@@ -113,8 +112,9 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
    * Subscribe to event patterns (`alert`, `incident.*`, `jobs.**`). Returns a function that undoes
    * exactly this call. Invalid patterns are reported as `error` events and skipped.
    */
-  subscribe(patterns: readonly string[]): () => void {
-    const valid = [...new Set(patterns)].filter((p) => {
+  subscribe(patterns: readonly string[] | string): () => void {
+    const list: readonly unknown[] = typeof patterns === 'string' ? [patterns] : Array.isArray(patterns) ? patterns : [patterns]
+    const valid = [...new Set(list)].filter((p): p is string => {
       if (isValidPattern(p)) return true
       this.emitBuiltin('error', new RealtimeError('config', `invalid subscription pattern ${JSON.stringify(String(p)).slice(0, 80)}`))
       return false
@@ -146,10 +146,11 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
       return () => this.builtin.off(name, safe)
     }
     const h = handler as unknown as (data: unknown, meta: EventMeta) => void
-    const t = options?.throttle ? throttle(h, options.throttle) : undefined
+    const safe = (data: unknown, meta: EventMeta): void => this.call(() => h(data, meta), true)
+    const t = options?.throttle ? throttle(safe, options.throttle) : undefined
     if (t) this.throttles.add(t)
-    const run = t ?? h
-    const listener = (d: Delivery): void => this.call(() => run(d.data, d.meta), true)
+    const run = t ?? safe
+    const listener = (d: Delivery): void => run(d.data, d.meta)
     const emitter = event === '*' ? this.anyWire : this.wire
     const key = event === '*' ? 'any' : event
     emitter.on(key, listener)
@@ -163,9 +164,7 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
   private release(): void {
     const connection = this.connection
     this.connection = undefined
-    if (!connection) return
-    for (const patterns of this.grants) connection.unsubscribe(patterns)
-    connection.detach(this.sink)
+    connection?.detach(this.sink, this.grants)
   }
 
   private setState(status: Status): void {

@@ -69,6 +69,8 @@ export class Connection {
   private authFailures = 0
   private refreshWanted = false
   private pendingAcks: number[] = []
+  /** The patterns the current socket's `hello` carried. */
+  private helloEvents: string[] = []
 
   constructor(
     private readonly config: ConnectionConfig,
@@ -79,6 +81,7 @@ export class Connection {
     this.seq = new Sequencer(
       {
         deliver: (e) => this.deliver(e),
+        duplicate: (e) => e.ack && this.ack(e.seq),
         requestReplay: (after) => (this.poller?.active ? this.poller.now() : this.sendSocket({ type: 'replay', after })),
         resync: (info) => {
           this.log(`resync ${info.reason} from ${info.from}`)
@@ -101,14 +104,17 @@ export class Connection {
 
   attach(sink: ConnectionSink): void {
     this.sinks.add(sink)
-    sink.status(this.status)
+    // A fresh link starts at once (its status reaches this sink from there); reporting `idle`
+    // first would flash `closed → idle → connecting` on a handle that connects again.
     if (this.status === 'idle') this.start()
+    else sink.status(this.status)
   }
 
-  /** A handle lets go; the link closes with the last one. */
-  detach(sink: ConnectionSink): void {
+  /** A handle lets go of its patterns and leaves; the link closes with the last one (sending no `unsubscribe` then). */
+  detach(sink: ConnectionSink, patterns: Iterable<readonly string[]>): void {
     this.sinks.delete(sink)
-    if (this.sinks.size === 0) this.shutdown()
+    if (this.sinks.size === 0) return this.shutdown()
+    for (const p of patterns) this.unsubscribe(p)
   }
 
   subscribe(patterns: readonly string[]): void {
@@ -131,9 +137,15 @@ export class Connection {
   reconnect(): void {
     if (this.closed || this.status === 'idle') return
     this.ws?.close(1000, 'reconnect')
+    if (this.welcomed) {
+      // the session's socket is gone: no longer `open` until the next `welcome`, which counts as a reconnect
+      this.welcomed = false
+      this.lost = true
+      this.setStatus('reconnecting')
+    }
     this.attempting = false
     this.resetLink()
-    this.attempt(this.poller?.active === true)
+    void this.attempt(this.poller?.active === true)
   }
 
   // ---- life cycle ----
@@ -141,7 +153,7 @@ export class Connection {
   private start(): void {
     this.setStatus('connecting')
     this.unwatch = watchBrowser(() => this.wake())
-    if (this.WebSocketClass) this.attempt(false)
+    if (this.WebSocketClass) void this.attempt(false)
     else if (!this.startPolling()) this.fail(new RealtimeError('transport', 'no WebSocket available and no pollUrl to fall back to'))
   }
 
@@ -173,8 +185,8 @@ export class Connection {
     if (this.status === 'open') return this.heartbeat.probe()
     if (this.poller?.active) {
       this.poller.now()
-      if (!this.attempting && this.WebSocketClass) this.attempt(true)
-    } else if (this.status === 'reconnecting' && !this.attempting) this.attempt(false)
+      if (!this.attempting && this.WebSocketClass) void this.attempt(true)
+    } else if (this.status === 'reconnecting' && !this.attempting) void this.attempt(false)
   }
 
   // ---- WebSocket attempts ----
@@ -186,9 +198,10 @@ export class Connection {
     this.attempting = true
     this.probing = probe
     this.welcomed = false
-    let url: string
+    let url: unknown
     try {
       url = await resolveUrl(this.config.url)
+      if (typeof url !== 'string') throw new TypeError(`expected a string, got ${typeof url}`)
     } catch (cause) {
       if (id !== this.attemptId) return
       this.error(new RealtimeError('transport', 'the url function failed', { cause }))
@@ -203,7 +216,10 @@ export class Connection {
         {
           open: () => this.onOpen(),
           message: (data) => this.onFrame(data),
-          close: (code, reason) => this.socketClosed(code, reason),
+          close: (code, reason, cause) => {
+            if (cause !== undefined) this.error(new RealtimeError('transport', 'could not open a WebSocket', { cause }))
+            this.socketClosed(code, reason)
+          },
         },
         this.config.reconnect.connectTimeout,
       )
@@ -215,7 +231,17 @@ export class Connection {
   }
 
   private onOpen(): void {
-    this.sendSocket({ type: 'hello', session: this.seq.session, after: this.seq.last, events: this.subs.list() })
+    this.helloEvents = this.subs.list()
+    this.sendSocket({ type: 'hello', session: this.seq.session, after: this.seq.last, events: this.helloEvents })
+  }
+
+  /** Patterns that changed after `hello` left (they were held back until `welcome`): send the difference. */
+  private reconcile(): void {
+    const sent = new Set(this.helloEvents)
+    const now = this.subs.list()
+    const added = now.filter((p) => !sent.delete(p))
+    if (added.length > 0) this.sendSocket({ type: 'subscribe', events: added })
+    if (sent.size > 0) this.sendSocket({ type: 'unsubscribe', events: [...sent] })
   }
 
   /** Give up on a socket that stopped answering (half-open link, no `welcome`). */
@@ -242,8 +268,10 @@ export class Connection {
       this.probing = false
       if (!welcomed) return this.scheduleProbe()
     }
-    if (welcomed) this.lost = true
-    else this.failures++
+    if (welcomed) {
+      this.lost = true
+      this.stats.transport = null
+    } else this.failures++
     let delay: number
     if (code === UNAUTHORIZED) {
       if (++this.authFailures >= MAX_AUTH_FAILURES) {
@@ -281,6 +309,7 @@ export class Connection {
   private handle(m: Inbound): void {
     switch (m.type) {
       case 'event':
+        if (!this.welcomed) return this.error(new RealtimeError('invalid_message', `event seq ${m.seq} arrived before welcome; dropped`))
         return this.seq.push(m)
       case 'welcome':
         return this.onWelcome(m.session, m.resumed, m.seq, m.heartbeat)
@@ -303,8 +332,9 @@ export class Connection {
     this.welcomed = true
     this.attempting = this.probing = false
     this.failures = this.authFailures = 0
+    let unsent: Outbound[] = []
     if (this.poller?.active) {
-      this.poller.stop()
+      unsent = this.poller.stop()
       clearTimeout(this.probeTimer)
     } else if (this.lost) this.stats.reconnects++
     this.lost = false
@@ -314,6 +344,9 @@ export class Connection {
     const every = Math.min(interval || Infinity, heartbeat ?? Infinity)
     if (every !== Infinity) this.heartbeat.start(every, timeout)
     this.setStatus('open')
+    this.reconcile()
+    // acks and a refresh that the last POST may not have carried (subscriptions went with `hello`)
+    for (const m of unsent) if (m.type === 'ack' || m.type === 'refresh') this.sendSocket(m)
     this.seq.begin(session, resumed, seq, true)
     this.flushPending()
   }
@@ -327,7 +360,10 @@ export class Connection {
 
   private ack(seq: number): void {
     if (this.send({ type: 'ack', seq })) return
-    if (this.pendingAcks.length >= MAX_PENDING_ACKS) this.pendingAcks.shift()
+    if (this.pendingAcks.length >= MAX_PENDING_ACKS) {
+      this.pendingAcks.shift()
+      this.error(new RealtimeError('overflow', `more than ${MAX_PENDING_ACKS} acks waiting for a link: the oldest was dropped`))
+    }
     this.pendingAcks.push(seq)
   }
 
@@ -374,7 +410,9 @@ export class Connection {
     this.stats.transport = 'polling'
     if (this.lost) this.stats.reconnects++
     this.lost = false
-    this.seq.begin(r.session, r.resumed, r.seq, false)
+    // `seq` of a poll answer is the head after its events; the session starts before the first of them
+    const first = r.events[0]
+    this.seq.begin(r.session, r.resumed, first ? Math.min(first.seq - 1, r.seq) : r.seq, false)
     for (const e of r.events) this.seq.push(e)
     this.flushPending()
   }
@@ -388,12 +426,17 @@ export class Connection {
 
   // ---- outbound ----
 
-  /** Over the socket when it is open, else over the poll POST; false when neither can take it. */
+  /**
+   * Over the poll POST while polling, else over the socket once it has its `welcome`; false when
+   * neither can take it. Subscription changes made before `welcome` need no frame: `welcome`
+   * reconciles them with what `hello` carried.
+   */
   private send(message: Outbound): boolean {
-    if (this.sendSocket(message)) return true
-    if (!this.poller?.active || message.type === 'ping' || message.type === 'pong' || message.type === 'hello') return false
-    this.poller.send(message)
-    return true
+    if (this.poller?.active) {
+      this.poller.send(message)
+      return true
+    }
+    return this.welcomed && this.sendSocket(message)
   }
 
   private sendSocket(message: Outbound): boolean {

@@ -43,12 +43,17 @@ export function toConfig(o: ClientOptions): ConnectionConfig {
   reconnect.factor = Math.max(reconnect.factor, 1)
   reconnect.minDelay = Math.max(reconnect.minDelay, 1)
   reconnect.maxDelay = Math.max(reconnect.maxDelay, reconnect.minDelay)
+  const heartbeat = merge(DEFAULTS.heartbeat, o.heartbeat)
+  const polling = o.polling === false ? false : merge(DEFAULTS.polling, o.polling)
+  // zero would mean a dead link at every ping, or a poll loop with no pause
+  heartbeat.timeout ||= DEFAULTS.heartbeat.timeout
+  if (polling) polling.interval ||= DEFAULTS.polling.interval
   return {
     url: o.url,
     pollUrl: o.pollUrl,
     reconnect,
-    heartbeat: merge(DEFAULTS.heartbeat, o.heartbeat),
-    polling: o.polling === false ? false : merge(DEFAULTS.polling, o.polling),
+    heartbeat,
+    polling,
     replay: merge(DEFAULTS.replay, o.replay),
     maxMessageBytes: positive(o.maxMessageBytes, DEFAULTS.maxMessageBytes),
     protocol: o.protocol ?? v1Protocol,
