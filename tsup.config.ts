@@ -5,6 +5,7 @@ export default defineConfig({
   // package.json "exports" map, e.g. `testing: 'src/testing.ts'` -> "./testing".
   entry: {
     index: 'src/index.ts',
+    server: 'src/server/index.ts',
   },
   // ESM -> dist/*.js + dist/*.d.ts, CJS -> dist/*.cjs + dist/*.d.cts ("type": "module").
   format: ['esm', 'cjs'],
@@ -17,5 +18,5 @@ export default defineConfig({
   platform: 'neutral',
   // tsup already leaves every package.json dependency (and its subpaths) external; these are
   // listed so that they stay external even if one is ever moved out of "dependencies".
-  external: [/^mitt(\/|$)/, /^reconnecting-websocket(\/|$)/, /^zod(\/|$)/],
+  external: [/^mitt(\/|$)/, /^reconnecting-websocket(\/|$)/, /^zod(\/|$)/, /^ws(\/|$)/],
 })

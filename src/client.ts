@@ -194,7 +194,12 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
     let data = e.data
     const schema = this.schemas.get(e.event)
     if (schema) {
-      const result = schema['~standard'].validate(data)
+      let result: ReturnType<StandardSchemaV1['~standard']['validate']>
+      try {
+        result = schema['~standard'].validate(data)
+      } catch (cause) {
+        return this.emitBuiltin('error', new RealtimeError('schema', `the schema for "${e.event}" threw while validating seq ${e.seq}`, { event: e.event, seq: e.seq, cause }))
+      }
       if (result instanceof Promise) {
         void result.catch(() => undefined)
         return this.emitBuiltin('error', new RealtimeError('schema', `the schema for "${e.event}" is async; event schemas must validate synchronously`, { event: e.event, seq: e.seq }))

@@ -141,6 +141,7 @@ export class Connection {
       // the session's socket is gone: no longer `open` until the next `welcome`, which counts as a reconnect
       this.welcomed = false
       this.lost = true
+      this.stats.transport = null
       this.setStatus('reconnecting')
     }
     this.attempting = false

@@ -13,13 +13,16 @@ export type RealtimeErrorCode =
   | 'server'
   /** The server closed with 4400: it found something the client sent invalid. */
   | 'protocol'
-  /** The socket or an HTTP poll failed, the `url` function threw, or no transport is available. */
+  /**
+   * A socket could not be created, an HTTP poll failed, the `url` function threw, or no transport
+   * is available. (A socket that closes is not an error: `status` tells it.)
+   */
   | 'transport'
   /** An app listener threw; the error is in `cause` and delivery went on. */
   | 'listener'
-  /** A bounded buffer was full and something was dropped (the message says what). */
+  /** A bounded buffer (poll outbox, pending acks) was full and something was dropped (the message says what). */
   | 'overflow'
-  /** An invalid subscription pattern or option value. */
+  /** An invalid subscription pattern. (Invalid numeric options fall back to their defaults.) */
   | 'config'
 
 export interface RealtimeErrorDetails {

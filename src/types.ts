@@ -10,7 +10,8 @@ import type { StandardSchemaV1 } from './standard-schema.js'
  * - `open`: a WebSocket session is established (`welcome` received)
  * - `reconnecting`: the link was lost, or attempts are failing; waiting for the next attempt
  * - `polling`: events arrive over the HTTP fallback
- * - `closed`: `close()` was called, or the server refused the credentials three times in a row
+ * - `closed`: `close()` was called, the server refused the credentials three times in a row, or
+ *   there is no transport at all (no WebSocket and no `pollUrl`)
  */
 export type Status = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'polling' | 'closed'
 
@@ -47,7 +48,7 @@ export interface Stats {
   reconnects: number
   /** Round-trip time of the last answered ping, ms. */
   rtt: number | null
-  /** The transport events currently arrive over. */
+  /** The transport events currently arrive over; null while the link is down. */
   transport: 'websocket' | 'polling' | null
 }
 

@@ -59,7 +59,10 @@ export class WebSocketTransport {
     rws.addEventListener('close', (e) => {
       if (!current()) return
       this.live = false
-      this.hooks.close(e.code, e.reason ?? '')
+      // reconnecting-websocket turns a socket error or its open timeout into a close event of its
+      // own with code 1000; report what it is: an abnormal closure (1006)
+      const synthetic = e.target === rws
+      this.hooks.close(synthetic ? 1006 : e.code, (synthetic ? e.reason || 'connection failed' : e.reason) ?? '')
     })
     this.rws = rws
     this.live = true

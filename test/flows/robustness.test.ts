@@ -93,6 +93,24 @@ describe('a misbehaving server', () => {
   })
 })
 
+describe('close codes as the client reports them', () => {
+  it('a server close is logged with its own code, a dropped socket as 1006', async () => {
+    const lines: string[] = []
+    const c = client({ ...FAST, logger: { debug: (line: string) => lines.push(line) } })
+    await expect.poll(() => c.status).toBe('open')
+    fake.dropConnection(4002, 'rebalancing')
+    await expect.poll(() => lines.filter((l) => l.includes('socket closed'))).toEqual(['[wirefeed] socket closed (4002 rebalancing)'])
+    await expect.poll(() => c.status).toBe('open')
+    fake.refuseWebSocket(true)
+    fake.dropConnection()
+    await expect.poll(() => lines.filter((l) => l.includes('socket closed')).length).toBeGreaterThanOrEqual(3)
+    expect(lines.filter((l) => l.includes('socket closed')).slice(1, 3)).toEqual([
+      '[wirefeed] socket closed (1006)',
+      '[wirefeed] socket closed (1006)',
+    ])
+  })
+})
+
 describe('subscriptions and the handshake', () => {
   it('patterns changed between hello and welcome are reconciled once welcome arrives', async () => {
     fake.withholdWelcome()
@@ -142,6 +160,34 @@ describe('subscriptions and the handshake', () => {
 })
 
 describe('the handle', () => {
+  it('a schema whose validate throws is a schema error; other handles and later events go on', async () => {
+    const throwing = {
+      '~standard': {
+        version: 1 as const,
+        vendor: 'test',
+        validate: (v: unknown) => {
+          if (v === 'bad') throw new Error('validator crashed')
+          return { value: v }
+        },
+      },
+    }
+    const c = client({ ...FAST, events: { alert: throwing } })
+    const r = record(c)
+    const seen: unknown[] = []
+    c.on('alert', (d) => seen.push(d))
+    const other = client({ ...FAST })
+    const o = record(other)
+    await expect.poll(() => c.status).toBe('open')
+    fake.publish('alert', 'bad', { ack: true })
+    fake.publish('alert', 'good')
+    await expect.poll(() => seen).toEqual(['good'])
+    expect(r.errors.map((e) => [e.code, e.message, e.event, e.seq, (e.cause as Error).message])).toEqual([
+      ['schema', 'the schema for "alert" threw while validating seq 1', 'alert', 1, 'validator crashed'],
+    ])
+    expect(o.seqs()).toEqual([1, 2])
+    await expect.poll(() => fake.messages('ack')).toEqual([{ type: 'ack', seq: 1 }])
+  })
+
   it('close() of a handle that never connected leaves it closed', () => {
     const c = client({ ...FAST, autoConnect: false })
     const r = record(c)

@@ -12,10 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, binScript, npmCommand, repoRoot, run } from './helpers.js'
 
 /**
- * Named runtime exports of the main entry ('wirefeed'). Each one must be importable from
- * ESM, requirable from CJS, and typed for TypeScript consumers.
+ * Every published entry point with some of its named runtime exports and its file in dist/.
+ * Each name must be importable from ESM, requirable from CJS, and typed for TypeScript consumers.
  */
-const EXPECTED_EXPORTS: readonly string[] = ['RealtimeClient']
+const ENTRIES: Readonly<Record<string, { names: readonly string[]; file: string }>> = {
+  wirefeed: { names: ['RealtimeClient', 'RealtimeError', 'isRealtimeError', 'v1Protocol'], file: 'index' },
+  'wirefeed/server': { names: ['createRealtimeServer'], file: 'server' },
+}
+const SPECIFIERS = Object.keys(ENTRIES)
+const entry = (specifier: string) => ENTRIES[specifier] as { names: readonly string[]; file: string }
 
 /** Files allowed in the tarball besides dist/ (npm always adds these when they exist). */
 const ALWAYS_PUBLISHED = /^(package\.json|README(\.md)?|LICEN[CS]E(\.md|\.txt)?|CHANGELOG\.md)$/i
@@ -110,7 +115,8 @@ describe('installed from the packed tarball', () => {
       name: 'wirefeed-consumer',
       version: '0.0.0',
       private: true,
-      dependencies: { wirefeed: `file:${join(workDir, packed.filename)}` },
+      // ws and @types/node: what a Node app using wirefeed/server has anyway
+      dependencies: { wirefeed: `file:${join(workDir, packed.filename)}`, ws: '^8', '@types/node': '^24' },
     })
     // The dependencies of wirefeed come from the npm cache that `npm ci` filled.
     const install = await run(
@@ -124,43 +130,44 @@ describe('installed from the packed tarball', () => {
     if (workDir !== '') await rm(workDir, { recursive: true, force: true })
   })
 
-  it('imports in Node ESM (node --input-type=module)', async () => {
-    const esm = await esmExports(app)
-    expect(esm.resolved).toMatch(/\/node_modules\/wirefeed\/dist\/index\.js$/)
-    expect(esm.names).toEqual(expect.arrayContaining([...EXPECTED_EXPORTS]))
+  it.each(SPECIFIERS)('imports %s in Node ESM (node --input-type=module)', async (specifier) => {
+    const esm = await esmExports(app, specifier)
+    expect(esm.resolved).toMatch(new RegExp(`/node_modules/wirefeed/dist/${entry(specifier).file}\\.js$`))
+    expect(esm.names).toEqual(expect.arrayContaining([...entry(specifier).names]))
   }, 30_000)
 
-  it('requires from a .cjs file, with the same exports as ESM', async () => {
+  it.each(SPECIFIERS)('requires %s from a .cjs file, with the same exports as ESM', async (specifier) => {
+    const { names, file } = entry(specifier)
     await writeFile(
-      join(app, 'require.cjs'),
+      join(app, `require-${file}.cjs`),
       [
-        `const wirefeed = require('wirefeed')`,
-        `const missing = ${JSON.stringify(EXPECTED_EXPORTS)}.filter((name) => wirefeed[name] === undefined)`,
+        `const wirefeed = require(${JSON.stringify(specifier)})`,
+        `const missing = ${JSON.stringify(names)}.filter((name) => wirefeed[name] === undefined)`,
         `if (missing.length > 0) throw new Error('missing exports: ' + missing.join(', '))`,
-        `console.log(JSON.stringify({ resolved: require.resolve('wirefeed'), names: Object.keys(wirefeed).sort() }))`,
+        `console.log(JSON.stringify({ resolved: require.resolve(${JSON.stringify(specifier)}), names: Object.keys(wirefeed).sort() }))`,
       ].join('\n'),
     )
-    const result = await run([process.execPath, 'require.cjs'], { cwd: app, timeoutMs: 20_000 })
+    const result = await run([process.execPath, `require-${file}.cjs`], { cwd: app, timeoutMs: 20_000 })
     expect(result.code, result.log).toBe(0)
     const cjs = lastJsonLine<LoadedModule>(result.stdout)
-    expect(cjs.resolved).toMatch(/\/node_modules\/wirefeed\/dist\/index\.cjs$/)
-    expect(cjs.names).toEqual(expect.arrayContaining([...EXPECTED_EXPORTS]))
-    expect(cjs.names).toEqual((await esmExports(app)).names)
+    expect(cjs.resolved).toMatch(new RegExp(`/node_modules/wirefeed/dist/${file}\\.cjs$`))
+    expect(cjs.names).toEqual(expect.arrayContaining([...names]))
+    expect(cjs.names).toEqual((await esmExports(app, specifier)).names)
   }, 30_000)
 
   it('type-checks a TypeScript consumer (node16 ESM + CJS, bundler)', async () => {
-    const names = EXPECTED_EXPORTS.join(', ')
-    const consumer = [
-      names === '' ? '' : `import { ${names} } from 'wirefeed'`,
-      `import * as wirefeed from 'wirefeed'`,
-      `export type Api = typeof wirefeed`,
-      `export const used = [${names}] as const`,
-      '',
-    ].join('\n')
+    const consumer = SPECIFIERS.flatMap((specifier, i) => [
+      `import { ${entry(specifier).names.join(', ')} } from ${JSON.stringify(specifier)}`,
+      `import * as api${i} from ${JSON.stringify(specifier)}`,
+      `export type Api${i} = typeof api${i}`,
+      `export const used${i} = [${entry(specifier).names.join(', ')}] as const`,
+    ]).join('\n')
     await mkdir(join(app, 'src'), { recursive: true })
     await writeFile(join(app, 'src', 'esm.mts'), consumer)
     await writeFile(join(app, 'src', 'cjs.cts'), consumer)
     await writeFile(join(app, 'src', 'bundler.ts'), consumer)
+    // a browser app: the core entry needs no Node types
+    await writeFile(join(app, 'src', 'browser.ts'), `import { ${entry('wirefeed').names.join(', ')} } from 'wirefeed'\nexport const used = [${entry('wirefeed').names.join(', ')}] as const\n`)
 
     const compilerOptions = {
       target: 'es2022',
@@ -169,7 +176,7 @@ describe('installed from the packed tarball', () => {
       noEmit: true,
       // Also check the published .d.ts files, not only their use.
       skipLibCheck: false,
-      types: [],
+      types: ['node'],
     }
     await writeJson(join(app, 'tsconfig.node16.json'), {
       compilerOptions: { ...compilerOptions, module: 'node16', moduleResolution: 'node16' },
@@ -179,18 +186,26 @@ describe('installed from the packed tarball', () => {
       compilerOptions: { ...compilerOptions, module: 'esnext', moduleResolution: 'bundler' },
       files: ['src/bundler.ts'],
     })
+    await writeJson(join(app, 'tsconfig.browser.json'), {
+      compilerOptions: { ...compilerOptions, types: [], module: 'esnext', moduleResolution: 'bundler' },
+      files: ['src/browser.ts'],
+    })
 
-    const [node16, bundler] = await Promise.all(
-      ['tsconfig.node16.json', 'tsconfig.bundler.json'].map((project) =>
+    const [node16, bundler, browser] = await Promise.all(
+      ['tsconfig.node16.json', 'tsconfig.bundler.json', 'tsconfig.browser.json'].map((project) =>
         run([...tsc, '-p', project, '--listFiles', '--pretty', 'false'], { cwd: app, timeoutMs: 60_000 }),
       ),
     )
     expect(node16?.code, node16?.log).toBe(0)
     expect(bundler?.code, bundler?.log).toBe(0)
+    expect(browser?.code, browser?.log).toBe(0)
+    expect(browser?.stdout).not.toMatch(/@types\/node/)
     // node16 resolves the .mts import to the ESM types and the .cts import to the CJS types.
-    expect(node16?.stdout).toMatch(/\/node_modules\/wirefeed\/dist\/index\.d\.ts$/m)
-    expect(node16?.stdout).toMatch(/\/node_modules\/wirefeed\/dist\/index\.d\.cts$/m)
-    expect(bundler?.stdout).toMatch(/\/node_modules\/wirefeed\/dist\/index\.d\.ts$/m)
+    for (const { file } of Object.values(ENTRIES)) {
+      expect(node16?.stdout).toMatch(new RegExp(`/node_modules/wirefeed/dist/${file}\\.d\\.ts$`, 'm'))
+      expect(node16?.stdout).toMatch(new RegExp(`/node_modules/wirefeed/dist/${file}\\.d\\.cts$`, 'm'))
+      expect(bundler?.stdout).toMatch(new RegExp(`/node_modules/wirefeed/dist/${file}\\.d\\.ts$`, 'm'))
+    }
   }, 90_000)
 })
 
@@ -201,27 +216,29 @@ interface LoadedModule {
 
 const esmResults = new Map<string, Promise<LoadedModule>>()
 
-/** Imports 'wirefeed' (named imports included) in a Node ESM process started in `cwd`. */
-function esmExports(cwd: string): Promise<LoadedModule> {
-  let result = esmResults.get(cwd)
+/** Imports an entry (named imports included) in a Node ESM process started in `cwd`. */
+function esmExports(cwd: string, specifier: string): Promise<LoadedModule> {
+  const key = `${cwd}\n${specifier}`
+  let result = esmResults.get(key)
   if (result === undefined) {
-    result = loadEsm(cwd)
-    esmResults.set(cwd, result)
+    result = loadEsm(cwd, specifier)
+    esmResults.set(key, result)
   }
   return result
 }
 
-async function loadEsm(cwd: string): Promise<LoadedModule> {
-  const names = EXPECTED_EXPORTS.join(', ')
+async function loadEsm(cwd: string, specifier: string): Promise<LoadedModule> {
+  const { names } = entry(specifier)
+  const spec = JSON.stringify(specifier)
   const code = [
-    names === '' ? '' : `import { ${names} } from 'wirefeed'`,
-    `import * as wirefeed from 'wirefeed'`,
-    `const missing = ${JSON.stringify(EXPECTED_EXPORTS)}.filter((name) => wirefeed[name] === undefined)`,
+    `import { ${names.join(', ')} } from ${spec}`,
+    `import * as wirefeed from ${spec}`,
+    `const missing = ${JSON.stringify(names)}.filter((name) => wirefeed[name] === undefined)`,
     `if (missing.length > 0) throw new Error('undefined exports: ' + missing.join(', '))`,
-    `console.log(JSON.stringify({ resolved: import.meta.resolve('wirefeed'), names: Object.keys(wirefeed).sort() }))`,
+    `console.log(JSON.stringify({ resolved: import.meta.resolve(${spec}), names: Object.keys(wirefeed).sort() }))`,
   ].join('\n')
   const result = await run([process.execPath, '--input-type=module', '-e', code], { cwd, timeoutMs: 20_000 })
-  if (result.code !== 0) throw new Error(`importing wirefeed failed\n${result.log}`)
+  if (result.code !== 0) throw new Error(`importing ${specifier} failed\n${result.log}`)
   return lastJsonLine<LoadedModule>(result.stdout)
 }
 
