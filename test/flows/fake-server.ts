@@ -10,16 +10,10 @@
  */
 import { http, type HttpHandler, HttpResponse, type WebSocketData, type WebSocketHandler, ws } from 'msw'
 import { matchPattern } from '../../src/patterns.js'
+import type { EventMessage } from '../../src/protocol/v1-schema.js'
 
-/** An event frame as the server sends it. */
-export interface EventFrame {
-  type: 'event'
-  seq: number
-  event: string
-  data: unknown
-  ts?: number
-  ack?: boolean
-}
+/** An event frame as the server sends it (the wire type of the v1 schemas). */
+export type EventFrame = EventMessage
 
 /** A client message, parsed (whatever its shape: the fake server records before it judges). */
 export type ClientMessage = { type: string } & Record<string, unknown>
