@@ -413,7 +413,11 @@ export class Connection {
     this.lost = false
     // `seq` of a poll answer is the head after its events; the session starts before the first of them
     const first = r.events[0]
-    this.seq.begin(r.session, r.resumed, first ? Math.min(first.seq - 1, r.seq) : r.seq, false)
+    const base = first ? Math.min(first.seq - 1, r.seq) : r.seq
+    // the same session, not resumed: its buffer no longer covers `after`; what is lost is exactly
+    // known (up to `base`), as with `replay_failed` over a socket
+    if (!r.resumed && r.session === this.seq.session) this.seq.replayFailed(base)
+    else this.seq.begin(r.session, r.resumed, base, false)
     for (const e of r.events) this.seq.push(e)
     this.flushPending()
   }

@@ -186,7 +186,9 @@ export class SocketConnection<P extends object> implements Sink {
     }
     if (missed.length === 0) return
     this.hub.counters.add('replays')
-    for (const { seq, item } of missed) this.deliver(seq, item)
+    // A replay is as large as the replay buffer allows, no more, and the client asked for it: it is
+    // written whole, past the live-delivery bound, so a healthy client is not cut off as slow.
+    for (const { seq, item } of missed) this.send(encodeEvent(seq, item), false)
   }
 
   private badFrame(error: string): void {
@@ -201,9 +203,9 @@ export class SocketConnection<P extends object> implements Sink {
 
   // ---- outbound ----
 
-  private send(frame: string): void {
+  private send(frame: string, bounded = true): void {
     if (this.closed || this.hub.silent) return
-    if (!this.queue.send(frame)) {
+    if (!this.queue.send(frame, bounded)) {
       // Too far behind: stop live delivery; the session keeps buffering for a replay later.
       this.hub.counters.add('slowConsumers')
       return this.close(CloseCode.OVER_CAPACITY, 'slow consumer')

@@ -24,10 +24,14 @@ export class SendQueue {
     private readonly maxBytes: number,
   ) {}
 
-  /** Queue a frame; false (and nothing queued) when the peer is already too far behind. */
-  send(frame: string): boolean {
+  /**
+   * Queue a frame; false (and nothing queued) when the peer is already too far behind. With
+   * `bounded` false the frame is written whatever the backlog (a replay, whose size the replay
+   * buffer already bounds); it still counts toward the backlog that live frames are judged by.
+   */
+  send(frame: string, bounded = true): boolean {
     const buffered = this.ws.bufferedAmount
-    if (buffered > this.maxBytes || (buffered > 0 && this.depth >= this.maxQueue)) return false
+    if (bounded && (buffered > this.maxBytes || (buffered > 0 && this.depth >= this.maxQueue))) return false
     this.depth++
     this.ws.send(frame, this.written)
     return true

@@ -111,6 +111,29 @@ describe('close codes as the client reports them', () => {
   })
 })
 
+describe('polling, a lost range', () => {
+  it('a poll answer for the same session that is not resumed reports exactly what was lost, as replay_failed', async () => {
+    vi.stubGlobal('WebSocket', undefined)
+    const c = client({ ...FAST, pollUrl: POLL_URL, polling: { interval: 60_000 } })
+    const r = record(c)
+    await expect.poll(() => fake.session?.id).toBe('s-1')
+    fake.publish('alert', 1)
+    c.refresh()
+    await expect.poll(() => r.seqs()).toEqual([1])
+    // the server's buffer lost 2..5; its answer starts again in the same session at 6
+    server.use(
+      http.get(
+        POLL_URL,
+        () => HttpResponse.json({ session: 's-1', resumed: false, seq: 6, events: [{ type: 'event', seq: 6, event: 'alert', data: 6 }] }),
+        { once: true },
+      ),
+    )
+    c.refresh()
+    await expect.poll(() => r.seqs()).toEqual([1, 6])
+    expect(r.resyncs).toEqual([{ reason: 'replay_failed', from: 2, to: 5, missed: 4 }])
+  })
+})
+
 describe('subscriptions and the handshake', () => {
   it('patterns changed between hello and welcome are reconciled once welcome arrives', async () => {
     fake.withholdWelcome()

@@ -42,6 +42,22 @@ describe('slow consumers', () => {
   })
 })
 
+describe('replays', () => {
+  it('a resume with more to replay than the live-delivery bound is written whole: the healthy client is not cut off', async () => {
+    const rt = await startServer({ maxQueue: 20, maxBufferedBytes: 256 * 1024, replayBuffer: 500 })
+    const { peer, welcome } = await Peer.connect(rt.url)
+    peer.close()
+    await peer.closed
+    const payload = 'y'.repeat(16 * 1024) // 400 × 16 KiB = 6.4 MiB to replay, far over 256 KiB
+    for (let i = 0; i < 400; i++) rt.publish('big', payload)
+    const { peer: back, welcome: w } = await Peer.connect(rt.url, { session: welcome.session, after: 0 })
+    expect(w).toMatchObject({ resumed: true, seq: 400 })
+    expect(seqs(await back.events(400, 10_000))).toEqual(Array.from({ length: 400 }, (_, i) => i + 1))
+    expect(back.closeInfo).toBeUndefined()
+    expect(rt.stats().slowConsumers).toBe(0)
+  })
+})
+
 describe('maxSessions', () => {
   it('closes a WebSocket that would be one session too many with 4008', async () => {
     const rt = await startServer({ maxSessions: 2 })
