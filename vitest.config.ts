@@ -1,9 +1,17 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
+  // compiles the .svelte fixtures of the Svelte adapter's tests
+  plugins: [svelte({ configFile: false })],
+  // happy-dom test files run in Vite's `client` environment, which Vitest resolves like Node (no
+  // `browser` condition). Svelte needs its browser build to mount components there; node test
+  // files (the `ssr` environment, every other test) resolve as before and get the server build.
+  environments: { client: { resolve: { conditions: ['browser'] } } },
   test: {
     environment: 'node',
-    include: ['test/**/*.test.ts'],
+    // .tsx: the React adapter's tests. DOM tests pick happy-dom per file (`// @vitest-environment`).
+    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     // Type-level tests (`expectTypeOf`) are checked by tsc, never executed.
     typecheck: {
       enabled: true,

@@ -8,33 +8,10 @@
  * Chromium: CHROMIUM_PATH or /usr/bin/chromium. Missing, these tests are skipped with a warning,
  * except under CI=true, where the missing browser is a failure.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { type BrowserContext, chromium, type Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type Demo, startDemo } from '../../examples/dashboard/server.mjs'
-
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
-const HAS_CHROMIUM = existsSync(CHROMIUM_PATH)
-const IN_CI = process.env.CI === 'true'
-const MISSING = `Chromium not found at ${CHROMIUM_PATH}: browser tests SKIPPED; install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`
-
-if (!HAS_CHROMIUM && !IN_CI) {
-  const bar = '!'.repeat(100)
-  console.warn(`\n${bar}\n!!  ${MISSING}\n${bar}\n`)
-}
-
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-]
+import { type Chromium, describeInChromium, launchChromium } from './chromium.js'
 
 /** Demo timings for the test: every fault resolves within a second or two. */
 const UPGRADE_INTERVAL = 2000
@@ -50,19 +27,10 @@ const DEMO_OPTIONS = {
   },
 }
 
-if (!HAS_CHROMIUM && IN_CI) {
-  describe('live demo in Chromium', () => {
-    it('has a browser to run in (CI=true)', () => {
-      throw new Error(MISSING.replace('browser tests SKIPPED', 'CI=true requires the browser tests'))
-    })
-  })
-}
-
-describe.skipIf(!HAS_CHROMIUM)('live demo in Chromium', () => {
+describeInChromium('live demo in Chromium', () => {
   let demo: Demo
-  let context: BrowserContext
   let page: Page
-  let profile: string
+  let browser: Chromium
   const pageErrors: string[] = []
   const started = Date.now()
   const timings: Record<string, number> = {}
@@ -108,22 +76,15 @@ describe.skipIf(!HAS_CHROMIUM)('live demo in Chromium', () => {
 
   beforeAll(async () => {
     demo = await startDemo(DEMO_OPTIONS)
-    profile = mkdtempSync(join(tmpdir(), 'wirefeed-browser-test-'))
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 800 },
-    })
-    page = context.pages()[0] ?? (await context.newPage())
+    browser = await launchChromium('wirefeed-browser-test-')
+    page = browser.page
     page.on('pageerror', (error) => pageErrors.push(error.message))
     timings.startup = Date.now() - started
   }, 30_000)
 
   afterAll(async () => {
-    await context?.close().catch(() => {})
+    await browser?.close()
     await demo?.close()
-    if (profile) rmSync(profile, { recursive: true, force: true })
     timings.total = Date.now() - started
     console.log(`browser test timings (ms): ${JSON.stringify(timings)}`)
   }, 20_000)

@@ -28,7 +28,7 @@ const dependencies = Object.keys(pkg.dependencies ?? {})
 const wirefeedFromDist: Plugin = {
   name: 'wirefeed-from-dist',
   setup(esbuild) {
-    esbuild.onResolve({ filter: /^wirefeed$/ }, () => ({ path: distEntry }))
+    esbuild.onResolve({ filter: /^wirefeed(\/[a-z]+)?$/ }, (args) => ({ path: join(repoRoot, 'dist', `${args.path.split('/')[1] ?? 'index'}.js`) }))
   },
 }
 
@@ -98,5 +98,32 @@ describe('bundle size of the core entry (ESM)', () => {
     const size = await bundle(app, dependencies.flatMap((name) => [name, `${name}/*`]))
     console.log(`size ${label}, own code (${dependencies.join(', ')} external): ${size.raw} B minified, ${size.gzip} B gzip-9 (budget ${BUDGET_OWN_GZIP} B)`)
     expect(size.gzip).toBeLessThanOrEqual(BUDGET_OWN_GZIP)
+  }, 30_000)
+})
+
+/**
+ * Bytes each subpath adds on top of the core import (min+gzip), its framework and msw external:
+ * what an app pays for the adapter once it ships the client anyway.
+ */
+const SUBPATH_BUDGETS: Readonly<Record<string, number>> = {
+  'wirefeed/react': 1024,
+  'wirefeed/vue': 1024,
+  'wirefeed/svelte': 1024,
+  'wirefeed/testing': 4 * 1024,
+}
+const FRAMEWORKS = ['react', 'react-dom', 'vue', 'svelte', 'msw'].flatMap((name) => [name, `${name}/*`])
+
+describe('bytes each subpath adds to the core (ESM)', () => {
+  let core = 0
+  beforeAll(async () => {
+    assertBuilt()
+    core = (await bundle(`export { RealtimeClient } from 'wirefeed'`, FRAMEWORKS)).gzip
+  }, 30_000)
+
+  it.each(Object.entries(SUBPATH_BUDGETS))('%s: at most %d B more', async (subpath, budget) => {
+    const both = await bundle(`export { RealtimeClient } from 'wirefeed'\nexport * from '${subpath}'`, FRAMEWORKS)
+    const added = both.gzip - core
+    console.log(`size ${subpath}: +${added} B gzip-9 over the core's ${core} B (budget ${budget} B)`)
+    expect(added).toBeLessThanOrEqual(budget)
   }, 30_000)
 })
