@@ -20,6 +20,24 @@ export type EventData<S extends EventSchemas, K extends keyof S> = StandardSchem
 /** Names a schema may not take: the client emits them itself. */
 export type ReservedEventName = keyof BuiltinEvents | '*'
 
+/** What `new RealtimeClient(...)` takes: the options, with the reserved names kept out of `events`. */
+export type RealtimeOptions<S extends EventSchemas = EventSchemas> = ClientOptions<S> & { events?: S & { [K in ReservedEventName]?: never } }
+
+/**
+ * The signatures of `client.on()` with the client as first argument, as the framework adapters'
+ * `useRealtimeEvent` takes them: `data` is typed from the client's schemas.
+ */
+export interface RealtimeEventHook {
+  <S extends EventSchemas, K extends keyof BuiltinEvents>(client: RealtimeClient<S>, event: K, handler: (value: BuiltinEvents[K]) => void): void
+  <S extends EventSchemas, K extends keyof S & string>(
+    client: RealtimeClient<S>,
+    event: K,
+    handler: (data: EventData<S, K>, meta: EventMeta) => void,
+    options?: ThrottleOptions,
+  ): void
+  <S extends EventSchemas>(client: RealtimeClient<S>, event: '*', handler: (data: unknown, meta: EventMeta) => void, options?: ThrottleOptions): void
+}
+
 type Delivery = { data: unknown; meta: EventMeta }
 type WireEmitter = Emitter<Record<string, Delivery>>
 type BuiltinEmitter = Emitter<BuiltinEvents>
@@ -52,7 +70,7 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
    * @throws TypeError for a missing `url` or a schema named after a built-in event: mistakes in
    * code, not in data. Nothing that arrives from the server is ever thrown.
    */
-  constructor(private readonly options: ClientOptions<S> & { events?: S & { [K in ReservedEventName]?: never } }) {
+  constructor(private readonly options: RealtimeOptions<S>) {
     if (typeof options?.url !== 'string' && typeof options?.url !== 'function') {
       throw new TypeError('RealtimeClient: `url` must be a string or a function returning one')
     }

@@ -1,4 +1,4 @@
-export { RealtimeClient, type EventData, type ReservedEventName } from './client.js'
+export { RealtimeClient, type EventData, type RealtimeEventHook, type RealtimeOptions, type ReservedEventName } from './client.js'
 export { RealtimeError, isRealtimeError, type RealtimeErrorCode, type RealtimeErrorDetails } from './errors.js'
 export { backoffDelay, type BackoffOptions } from './backoff.js'
 export { isValidPattern, matchPattern } from './patterns.js'

@@ -5,11 +5,12 @@
  * and nothing here runs on the server, since every side effect lives in an effect.
  */
 import { useCallback, useEffect, useInsertionEffect, useMemo, useRef, useSyncExternalStore } from 'react'
-import { type EventData, RealtimeClient, type ReservedEventName } from '../client.js'
-import type { BuiltinEvents, ClientOptions, EventMeta, EventSchemas, Status, ThrottleOptions } from '../types.js'
+import { RealtimeClient, type RealtimeEventHook, type RealtimeOptions } from '../client.js'
+
+export type { RealtimeOptions }
+import type { EventMeta, EventSchemas, Status, ThrottleOptions } from '../types.js'
 
 /** What `new RealtimeClient(options)` takes. */
-export type RealtimeOptions<S extends EventSchemas = EventSchemas> = ClientOptions<S> & { events?: S & { [K in ReservedEventName]?: never } }
 
 /** Holders of each handle the hooks opened; the handle closes when the last one has let go. */
 const holders = new WeakMap<object, number>()
@@ -78,24 +79,7 @@ function useLatest<T>(value: T): { readonly current: T } {
  * latest one is called, and the listener is not re-registered (it is only when `client`, `event`
  * or `throttle` change). Built-in events (`status`, `resync`, `error`) and `'*'` work too.
  */
-export function useRealtimeEvent<S extends EventSchemas, K extends keyof BuiltinEvents>(
-  client: RealtimeClient<S>,
-  event: K,
-  handler: (value: BuiltinEvents[K]) => void,
-): void
-export function useRealtimeEvent<S extends EventSchemas, K extends keyof S & string>(
-  client: RealtimeClient<S>,
-  event: K,
-  handler: (data: EventData<S, K>, meta: EventMeta) => void,
-  options?: ThrottleOptions,
-): void
-export function useRealtimeEvent<S extends EventSchemas>(
-  client: RealtimeClient<S>,
-  event: '*',
-  handler: (data: unknown, meta: EventMeta) => void,
-  options?: ThrottleOptions,
-): void
-export function useRealtimeEvent(
+export const useRealtimeEvent: RealtimeEventHook = function useRealtimeEvent(
   client: RealtimeClient<EventSchemas>,
   event: string,
   handler: (data: never, meta: EventMeta) => void,

@@ -6,11 +6,12 @@
  * server rendering; in a bare `effectScope()` it starts at once.
  */
 import { getCurrentInstance, type MaybeRefOrGetter, onMounted, onScopeDispose, type Ref, shallowRef, toValue, watch } from 'vue'
-import { type EventData, RealtimeClient, type ReservedEventName } from '../client.js'
-import type { BuiltinEvents, ClientOptions, EventMeta, EventSchemas, Status, ThrottleOptions } from '../types.js'
+import { RealtimeClient, type RealtimeEventHook, type RealtimeOptions } from '../client.js'
+
+export type { RealtimeOptions }
+import type { EventMeta, EventSchemas, Status, ThrottleOptions } from '../types.js'
 
 /** What `new RealtimeClient(options)` takes. */
-export type RealtimeOptions<S extends EventSchemas = EventSchemas> = ClientOptions<S> & { events?: S & { [K in ReservedEventName]?: never } }
 
 /** Run `start` once the scope is live (a component: on mount; a bare scope: now), and its undo on dispose. */
 function whileActive(start: () => () => void): void {
@@ -63,24 +64,7 @@ export function useRealtime<S extends EventSchemas>(source: RealtimeClient<S> | 
  * Listen to one event while the scope is live. Built-in events (`status`, `resync`, `error`)
  * and `'*'` work too. Returns nothing: keep what you need in your own refs.
  */
-export function useRealtimeEvent<S extends EventSchemas, K extends keyof BuiltinEvents>(
-  client: RealtimeClient<S>,
-  event: K,
-  handler: (value: BuiltinEvents[K]) => void,
-): void
-export function useRealtimeEvent<S extends EventSchemas, K extends keyof S & string>(
-  client: RealtimeClient<S>,
-  event: K,
-  handler: (data: EventData<S, K>, meta: EventMeta) => void,
-  options?: ThrottleOptions,
-): void
-export function useRealtimeEvent<S extends EventSchemas>(
-  client: RealtimeClient<S>,
-  event: '*',
-  handler: (data: unknown, meta: EventMeta) => void,
-  options?: ThrottleOptions,
-): void
-export function useRealtimeEvent(
+export const useRealtimeEvent: RealtimeEventHook = function useRealtimeEvent(
   client: RealtimeClient<EventSchemas>,
   event: string,
   handler: (data: never, meta: EventMeta) => void,
