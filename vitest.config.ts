@@ -1,5 +1,14 @@
 import { svelte } from '@sveltejs/vite-plugin-svelte'
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
+
+/**
+ * The example apps in examples/: each runs its own tests with its own vite.config.ts (framework
+ * plugin, happy-dom), as the app team would run them. They import `wirefeed` by name, that is from
+ * dist/; their set-up file stops them with a clear message when the package is not built.
+ */
+const EXAMPLES = ['react', 'vue', 'svelte', 'vanilla']
+const requireDist = fileURLToPath(new URL('./test/examples/require-dist.ts', import.meta.url))
 
 export default defineConfig({
   // compiles the .svelte fixtures of the Svelte adapter's tests
@@ -9,6 +18,17 @@ export default defineConfig({
   // files (the `ssr` environment, every other test) resolve as before and get the server build.
   environments: { client: { resolve: { conditions: ['browser'] } } },
   test: {
+    projects: [
+      // the package's own suites: everything in this file, as it stands
+      { extends: true, test: { name: 'wirefeed' } },
+      ...EXAMPLES.map((name) => ({
+        extends: `./examples/${name}/vite.config.ts`,
+        root: `./examples/${name}`,
+        // the repo's cache, not a node_modules/ of its own inside the example
+        cacheDir: fileURLToPath(new URL(`./node_modules/.vite/examples/${name}`, import.meta.url)),
+        test: { name: `examples/${name}`, setupFiles: [requireDist] },
+      })),
+    ],
     environment: 'node',
     // .tsx: the React adapter's tests. DOM tests pick happy-dom per file (`// @vitest-environment`).
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],

@@ -1,0 +1,3 @@
+import { mountAlertsPanel } from './panel'
+
+mountAlertsPanel(document.getElementById('app') as HTMLElement)

@@ -1,0 +1,6 @@
+// What TypeScript sees of a single-file component (the Vue plugin compiles it).
+declare module '*.vue' {
+  import type { DefineComponent } from 'vue'
+  const component: DefineComponent
+  export default component
+}
