@@ -1,6 +1,6 @@
 import { useState } from 'react'
 import { useRealtime, useRealtimeEvent, useRealtimeStatus, useRealtimeSubscription } from 'wirefeed/react'
-import { type Alert, events, fetchAlerts, MAX_ALERTS, POLL_URL, STATUS_LABEL, WS_URL } from './realtime'
+import { type Alert, events, fetchAlerts, MAX_ALERTS, POLL_URL, STATUS_LABEL, WS_URL } from '../../shared/realtime'
 
 export function App() {
   const client = useRealtime({ url: WS_URL, pollUrl: POLL_URL, events })

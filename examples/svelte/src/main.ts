@@ -1,3 +1,4 @@
+import '../../shared/style.css'
 import { mount } from 'svelte'
 import App from './App.svelte'
 

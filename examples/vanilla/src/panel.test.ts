@@ -3,7 +3,8 @@ import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it, vi } from 'vitest'
 import { createRealtimeMock } from 'wirefeed/testing'
 import { mountAlertsPanel } from './panel'
-import { ALERTS_URL, type Alert, POLL_URL, WS_URL } from './realtime'
+import { disk, latency, RECONNECT, tls } from '../../shared/fixtures'
+import { ALERTS_URL, POLL_URL, WS_URL } from '../../shared/realtime'
 
 // The realtime server, mocked with msw: the app keeps its real client and talks to it.
 const mock = createRealtimeMock({ url: WS_URL, pollUrl: POLL_URL })
@@ -22,12 +23,6 @@ afterEach(() => {
 })
 afterAll(() => server.close())
 
-// A dropped connection comes back after the first backoff step (1 s ± 20%).
-const RECONNECT = { timeout: 3000 }
-
-const disk: Alert = { id: 'a-1', severity: 'high', host: 'db-1', message: 'disk 91% full' }
-const latency: Alert = { id: 'a-2', severity: 'low', host: 'web-1', message: 'p99 latency above 800 ms' }
-const tls: Alert = { id: 'a-3', severity: 'low', host: 'web-2', message: 'TLS certificate expires in 6 days' }
 
 const element = <T extends HTMLElement = HTMLElement>(selector: string) => document.querySelector(selector) as T
 const badge = () => element('[role="status"]').textContent

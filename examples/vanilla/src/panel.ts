@@ -1,5 +1,5 @@
 import { RealtimeClient, type Status } from 'wirefeed'
-import { type Alert, events, fetchAlerts, MAX_ALERTS, POLL_URL, STATUS_LABEL, WS_URL } from './realtime'
+import { type Alert, events, fetchAlerts, MAX_ALERTS, POLL_URL, STATUS_LABEL, WS_URL } from '../../shared/realtime'
 
 /** Render the alerts panel into `root` and keep it live. Returns what takes it down again. */
 export function mountAlertsPanel(root: HTMLElement): () => void {

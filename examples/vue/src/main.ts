@@ -1,3 +1,4 @@
+import '../../shared/style.css'
 import { createApp } from 'vue'
 import App from './App.vue'
 
