@@ -38,8 +38,7 @@ export interface RealtimeEventHook {
   <S extends EventSchemas>(client: RealtimeClient<S>, event: '*', handler: (data: unknown, meta: EventMeta) => void, options?: ThrottleOptions): void
 }
 
-type Delivery = { data: unknown; meta: EventMeta }
-type WireEmitter = Emitter<Record<string, Delivery>>
+type Listener = (data: unknown, meta: EventMeta) => void
 type BuiltinEmitter = Emitter<BuiltinEvents>
 
 const RESERVED: readonly string[] = ['status', 'resync', 'error', '*']
@@ -56,9 +55,13 @@ function describeIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): string {
 export class RealtimeClient<S extends EventSchemas = EventSchemas> {
   private connection: Connection | undefined
   private state: Status = 'idle'
-  private readonly wire: WireEmitter = mitt()
-  /** `on('*')` listeners, apart: mitt gives its own `'*'` key a different call signature. */
-  private readonly anyWire: WireEmitter = mitt()
+  /**
+   * Listeners of server events by name (`'*'`: every event). Not mitt, which copies the list on
+   * every emit: on the hot path a list is only read, and replaced (never changed) by `on`/`off`,
+   * so a listener removed during a dispatch does not disturb it. The connection is told which
+   * names this handle listens to, so an event reaches only the handles that want it.
+   */
+  private readonly listeners = new Map<string, readonly Listener[]>()
   private readonly builtin: BuiltinEmitter = mitt()
   private readonly schemas = new Map<string, StandardSchemaV1>()
   /** This handle's `subscribe()` calls, each released by its own undo function. */
@@ -106,6 +109,7 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
     const connection = acquire(toConfig(this.options), dedupe, dedupeKey)
     this.connection = connection
     for (const patterns of this.grants) connection.subscribe(patterns)
+    for (const name of this.listeners.keys()) connection.route(this.sink, name, true)
     connection.attach(this.sink)
   }
 
@@ -163,26 +167,30 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
       this.builtin.on(name, safe)
       return () => this.builtin.off(name, safe)
     }
-    const h = handler as unknown as (data: unknown, meta: EventMeta) => void
-    const safe = (data: unknown, meta: EventMeta): void => this.call(() => h(data, meta), true)
+    const h = handler as unknown as Listener
+    const safe: Listener = (data, meta) => this.call(() => h(data, meta), true)
     const t = options?.throttle ? throttle(safe, options.throttle) : undefined
     if (t) this.throttles.add(t)
     const run = t ?? safe
-    const listener = (d: Delivery): void => run(d.data, d.meta)
-    const emitter = event === '*' ? this.anyWire : this.wire
-    const key = event === '*' ? 'any' : event
-    emitter.on(key, listener)
+    const before = this.listeners.get(event)
+    this.listeners.set(event, before ? [...before, run] : [run])
+    if (!before) this.connection?.route(this.sink, event, true)
     return () => {
-      emitter.off(key, listener)
       t?.cancel()
       if (t) this.throttles.delete(t)
+      const list = this.listeners.get(event)
+      if (!list?.includes(run)) return
+      const rest = list.filter((l) => l !== run)
+      if (rest.length > 0) return void this.listeners.set(event, rest)
+      this.listeners.delete(event)
+      this.connection?.route(this.sink, event, false)
     }
   }
 
   private release(): void {
     const connection = this.connection
     this.connection = undefined
-    connection?.detach(this.sink, this.grants)
+    connection?.detach(this.sink, this.grants, this.listeners.keys())
   }
 
   private setState(status: Status): void {
@@ -206,9 +214,9 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
 
   /** Validate (only when someone listens) and hand an event to this handle's listeners. */
   private dispatch(e: InboundEvent): void {
-    const named = this.wire.all.get(e.event)
-    const any = this.anyWire.all.get('any')
-    if (!named?.length && !any?.length) return
+    const named = this.listeners.get(e.event)
+    const any = this.listeners.get('*')
+    if (!named && !any) return
     let data = e.data
     const schema = this.schemas.get(e.event)
     if (schema) {
@@ -227,8 +235,8 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
       }
       data = result.value
     }
-    const delivery: Delivery = { data, meta: { seq: e.seq, event: e.event, ts: e.ts } }
-    if (named?.length) this.wire.emit(e.event, delivery)
-    if (any?.length) this.anyWire.emit('any', delivery)
+    const meta: EventMeta = { seq: e.seq, event: e.event, ts: e.ts }
+    if (named) for (const l of named) l(data, meta)
+    if (any) for (const l of any) l(data, meta)
   }
 }

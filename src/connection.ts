@@ -43,6 +43,8 @@ export class Connection {
   status: Status = 'idle'
   readonly stats: Stats = { messages: 0, duplicates: 0, gaps: 0, replayed: 0, resyncs: 0, reconnects: 0, rtt: null, transport: null }
   private readonly sinks = new Set<ConnectionSink>()
+  /** The handles listening to each event name (`'*'`: to every event): delivery never visits the others. */
+  private readonly routes = new Map<string, Set<ConnectionSink>>()
   private readonly subs = new Subscriptions()
   private readonly seq: Sequencer
   private readonly heartbeat: Heartbeat
@@ -110,9 +112,19 @@ export class Connection {
     else sink.status(this.status)
   }
 
+  /** A handle starts or stops listening to event `name` (`'*'`: every event). */
+  route(sink: ConnectionSink, name: string, on: boolean): void {
+    let set = this.routes.get(name)
+    if (on) {
+      if (!set) this.routes.set(name, (set = new Set()))
+      set.add(sink)
+    } else if (set?.delete(sink) && set.size === 0) this.routes.delete(name)
+  }
+
   /** A handle lets go of its patterns and leaves; the link closes with the last one (sending no `unsubscribe` then). */
-  detach(sink: ConnectionSink, patterns: Iterable<readonly string[]>): void {
+  detach(sink: ConnectionSink, patterns: Iterable<readonly string[]>, names: Iterable<string>): void {
     this.sinks.delete(sink)
+    for (const name of names) this.route(sink, name, false)
     if (this.sinks.size === 0) return this.shutdown()
     for (const p of patterns) this.unsubscribe(p)
   }
@@ -300,15 +312,15 @@ export class Connection {
       const bytes = data.length > max ? data.length : encoder.encode(data).length
       if (bytes > max) return this.error(new RealtimeError('invalid_message', `frame of ${bytes} bytes is over maxMessageBytes (${max})`))
     }
-    const decoded = this.config.protocol.decode(data)
-    if (decoded === null) return
-    if (!decoded.ok) return this.error(new RealtimeError('invalid_message', decoded.error))
-    if (decoded.warning) this.error(new RealtimeError('invalid_message', decoded.warning))
-    this.handle(decoded.value)
+    const m = this.config.protocol.decode(data)
+    if (m !== null) this.handle(m)
   }
 
   private handle(m: Inbound): void {
     switch (m.type) {
+      case 'invalid':
+        this.error(new RealtimeError('invalid_message', m.error))
+        return m.value && this.handle(m.value)
       case 'event':
         if (!this.welcomed) return this.error(new RealtimeError('invalid_message', `event seq ${m.seq} arrived before welcome; dropped`))
         return this.seq.push(m)
@@ -352,10 +364,14 @@ export class Connection {
     this.flushPending()
   }
 
+  /** To the handles listening to the event by name, then to those listening to every event. */
   private deliver(event: InboundEvent): void {
     if (this.closed) return
     this.stats.messages++
-    for (const sink of this.sinks) sink.event(event)
+    const named = this.routes.get(event.event)
+    const any = this.routes.get('*')
+    if (named) for (const sink of named) sink.event(event)
+    if (any) for (const sink of any) if (!named?.has(sink)) sink.event(event)
     if (event.ack) this.ack(event.seq)
   }
 

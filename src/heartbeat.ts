@@ -1,6 +1,6 @@
 /**
- * Heartbeat: a `ping` every `interval`; if no frame at all arrives within `timeout` of a ping, the
- * link is dead (half-open: the socket looks open but nothing flows) and `dead` is called.
+ * Heartbeat: a `ping` every `interval`; if no frame at all arrives within `timeout` of a ping (the
+ * first unanswered one: a watchdog runs from there), the link is dead (half-open: the socket looks open but nothing flows) and `dead` is called.
  * `probe()` (page visible again, network back) also judges liveness by wall-clock time, so a tab
  * whose timers were frozen finds a dead link as soon as it runs again instead of one more interval later.
  */
@@ -14,6 +14,8 @@ export class Heartbeat {
   private tick: ReturnType<typeof setTimeout> | undefined
   private watchdog: ReturnType<typeof setTimeout> | undefined
   private lastSeen = 0
+  /** A frame arrived since the watchdog started. */
+  private heard = false
   private id = 0
   private sent = new Map<number, number>()
   private interval = 0
@@ -30,11 +32,10 @@ export class Heartbeat {
     this.schedule()
   }
 
-  /** Any inbound frame: the link is alive. */
+  /** Any inbound frame: the link is alive. Called for every frame, so it only takes notes. */
   seen(): void {
     this.lastSeen = Date.now()
-    clearTimeout(this.watchdog)
-    this.watchdog = undefined
+    this.heard = true
   }
 
   /** A `pong` arrived: report the round trip if it answers one of ours. */
@@ -77,7 +78,11 @@ export class Heartbeat {
     const id = ++this.id
     if (this.sent.size < 8) this.sent.set(id, Date.now())
     this.hooks.ping(id)
-    this.watchdog ??= setTimeout(() => {
+    if (this.watchdog !== undefined) return
+    this.heard = false
+    this.watchdog = setTimeout(() => {
+      this.watchdog = undefined
+      if (this.heard) return
       this.stop()
       this.hooks.dead()
     }, this.timeout)

@@ -22,6 +22,17 @@ export type Inbound =
   | { type: 'pong'; id: number | string }
   | { type: 'auth_ok'; expires?: number }
   | { type: 'error'; code: string; message: string }
+  | Invalid
+
+/**
+ * A frame that could not be used as it came: `error` says why, fit for an `error` event. With
+ * `value`, the frame was repaired (e.g. a `__proto__` key removed): report it, still use the value.
+ */
+export interface Invalid {
+  type: 'invalid'
+  error: string
+  value?: Exclude<Inbound, Invalid>
+}
 
 export type Outbound =
   | { type: 'hello'; session: string | null; after: number | null; events: string[]; token?: string }
@@ -34,7 +45,7 @@ export type Outbound =
   | { type: 'refresh' }
   | { type: 'auth'; token: string }
 
-/** What a frame decoded to: a message, nothing to act on (unknown type), or a problem to report. */
+/** What a poll answer decoded to: the answer, or a problem to report. */
 export type Decoded<T> =
   | { ok: true; value: T; /** Something was repaired (e.g. a `__proto__` key removed): report it, still use the value. */ warning?: string }
   | { ok: false; error: string }
@@ -57,12 +68,13 @@ export interface PollQuery {
 }
 
 /**
- * A wire protocol. `decode` must never throw: bad input is `{ ok: false, error }` with a message
- * fit for an `error` event, an unknown message type is `null` (ignored, for forward compatibility).
+ * A wire protocol. `decode` must never throw: bad input is an `invalid` message with a message fit
+ * for an `error` event, an unknown message type is `null` (ignored, for forward compatibility).
+ * It returns the message itself, not a wrapper: it runs once per frame on the hot path.
  */
 export interface Protocol {
   readonly name: string
-  decode(frame: string): Decoded<Inbound>
+  decode(frame: string): Inbound | null
   encode(message: Outbound): string
   /** The GET URL of one poll. */
   pollUrl(base: string, query: PollQuery): string

@@ -7,7 +7,7 @@
  * the browser bundle.
  */
 import type { EventMessage, PollResponse, ServerMessage } from './v1-schema.js'
-import type { Decoded, Inbound, InboundEvent, Outbound, PollQuery, PollResult, Protocol } from './types.js'
+import type { Decoded, Inbound, InboundEvent, Invalid, Outbound, PollQuery, PollResult, Protocol } from './types.js'
 
 type Obj = Record<string, unknown>
 
@@ -22,22 +22,25 @@ const optional = (v: unknown, check: (v: unknown) => boolean): boolean => v === 
 const fail = (error: string): Decoded<never> => ({ ok: false, error })
 
 /**
- * Text that may hold a `__proto__` key: spelt out, or with one of its letters written as a `\u`
- * escape (`"\u005f_proto__"` parses to the same key).
+ * Whether a text may hold a `__proto__` key: spelt out, or with one of its letters written as a
+ * `\u` escape (`"\u005f_proto__"` parses to the same key). Two plain substring searches: a frame
+ * without either (nearly all of them) is parsed with no reviver, at the speed of JSON.parse.
  */
-const MAYBE_PROTO = /"__proto__"|\\u00(?:5f|70|72|6f|74)/i
+const mayHoldProto = (text: string): boolean => text.includes('__proto__') || text.includes('\\u00')
 
-/** JSON.parse that never yields an own `__proto__` key; `stripped` says whether one was removed. */
-function parse(text: string): { value: unknown; stripped: boolean } | undefined {
+/** Set by `parse` when it removed a `__proto__` key from the text it last parsed. */
+let stripped = false
+const dropProto = (key: string, v: unknown): unknown => {
+  if (key !== '__proto__') return v
+  stripped = true
+  return undefined
+}
+
+/** JSON.parse that never yields an own `__proto__` key (see `stripped`); undefined for invalid JSON. */
+function parse(text: string): unknown {
+  stripped = false
   try {
-    if (!MAYBE_PROTO.test(text)) return { value: JSON.parse(text), stripped: false }
-    let stripped = false
-    const value: unknown = JSON.parse(text, (key, v: unknown) => {
-      if (key !== '__proto__') return v
-      stripped = true
-      return undefined
-    })
-    return { value, stripped }
+    return mayHoldProto(text) ? JSON.parse(text, dropProto) : JSON.parse(text)
   } catch {
     return undefined
   }
@@ -56,7 +59,7 @@ function toEvent(m: Obj): InboundEvent | string {
 }
 
 /** A server message of a known type, the reason it is malformed, or null for an unknown type. */
-function toInbound(m: Obj): Inbound | string | null {
+function toInbound(m: Obj): Exclude<Inbound, Invalid> | string | null {
   switch (m.type) {
     case 'event':
       return toEvent(m)
@@ -89,21 +92,20 @@ function toInbound(m: Obj): Inbound | string | null {
   }
 }
 
-function decode(frame: string): Decoded<Inbound> {
-  const parsed = parse(frame)
-  if (!parsed) return fail('frame is not valid JSON')
-  const m = parsed.value
-  if (!isObj(m) || !isStr(m.type)) return fail('frame is not an object with a string "type"')
+const invalid = (error: string): Invalid => ({ type: 'invalid', error })
+
+function decode(frame: string): Inbound | null {
+  const m = parse(frame)
+  if (!isObj(m) || !isStr(m.type)) return invalid(m === undefined ? 'frame is not valid JSON' : 'frame is not an object with a string "type"')
   const out = toInbound(m)
-  if (out === null) return null
-  if (typeof out === 'string') return fail(`invalid "${m.type.slice(0, 40)}" message: ${out}`)
-  if (parsed.stripped) return { ok: true, value: out, warning: 'a "__proto__" key was removed from the frame' }
-  return { ok: true, value: out satisfies Omit<ServerMessage, 'v'> | Inbound }
+  if (typeof out === 'string') return invalid(`invalid "${m.type.slice(0, 40)}" message: ${out}`)
+  if (stripped && out) return { type: 'invalid', error: 'a "__proto__" key was removed from the frame', value: out }
+  return out satisfies Omit<ServerMessage, 'v'> | Inbound | null
 }
 
 function decodePoll(body: string): Decoded<PollResult> {
-  const parsed = parse(body)
-  const m = parsed?.value
+  const m = parse(body)
+  const repaired = stripped
   if (!isObj(m)) return fail('poll response is not a JSON object')
   if (!isStr(m.session) || typeof m.resumed !== 'boolean' || !isSeq(m.seq) || !Array.isArray(m.events)) {
     return fail('poll response needs "session", "resumed", "seq" and an "events" array')
@@ -115,7 +117,7 @@ function decodePoll(body: string): Decoded<PollResult> {
     events.push(ev)
   }
   const out: PollResult = { session: m.session, resumed: m.resumed, seq: m.seq, events }
-  if (parsed?.stripped) return { ok: true, value: out, warning: 'a "__proto__" key was removed from the poll response' }
+  if (repaired) return { ok: true, value: out, warning: 'a "__proto__" key was removed from the poll response' }
   return { ok: true, value: out satisfies Omit<PollResponse, 'events'> & { events: InboundEvent[] } }
 }
 

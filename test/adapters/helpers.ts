@@ -6,7 +6,7 @@ import '../flows/quiet-msw.js'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest'
 import { z } from 'zod'
-import { RealtimeClient } from '../../src/index.js'
+import { type EventSchemas, RealtimeClient } from '../../src/index.js'
 import { sharedConnectionCount } from '../../src/registry.js'
 import { createRealtimeMock } from '../../src/testing/index.js'
 
@@ -70,3 +70,12 @@ export const settle = async (): Promise<void> => {
 }
 
 export { sharedConnectionCount }
+
+/**
+ * Every listener a handle still holds (server events and built-in events). The handle keeps them
+ * private; leak checks read them here, in one place, so a change of representation changes one file.
+ */
+export function listenersLeft<S extends EventSchemas>(client: RealtimeClient<S>): unknown[] {
+  const internals = client as unknown as { listeners: Map<string, unknown[]>; builtin: { all: Map<string, unknown[]> } }
+  return [...internals.listeners.values(), ...internals.builtin.all.values()].flat()
+}

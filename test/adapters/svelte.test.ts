@@ -4,7 +4,7 @@ import { get } from 'svelte/store'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { realtimeStores } from '../../src/svelte/index.js'
 import Alerts from './Alerts.svelte'
-import { settle, setupAdapterTests, sharedConnectionCount } from './helpers.js'
+import { listenersLeft, settle, setupAdapterTests, sharedConnectionCount } from './helpers.js'
 
 const { mock, client, wire } = setupAdapterTests()
 
@@ -114,10 +114,7 @@ describe('realtimeStores', () => {
     await settle()
     expect(c.status).toBe('closed')
     expect(vi.getTimerCount()).toBe(0)
-    const wireListeners = (c as unknown as { wire: { all: Map<string, unknown[]> } }).wire.all
-    const builtin = (c as unknown as { builtin: { all: Map<string, unknown[]> } }).builtin.all
-    expect([...wireListeners.values()].flat()).toEqual([])
-    expect([...builtin.values()].flat()).toEqual([])
+    expect(listenersLeft(c)).toEqual([])
   })
 })
 

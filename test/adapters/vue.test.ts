@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { defineComponent, effectScope, h, nextTick, ref, shallowRef } from 'vue'
 import type { RealtimeClient } from '../../src/index.js'
 import { useRealtime, useRealtimeEvent, useRealtimeStatus, useRealtimeSubscription } from '../../src/vue/index.js'
-import { type Events, events, FAST, settle, setupAdapterTests, sharedConnectionCount, WS_URL } from './helpers.js'
+import { type Events, events, FAST, listenersLeft, settle, setupAdapterTests, sharedConnectionCount, WS_URL } from './helpers.js'
 
 const { mock, client, wire, roundTrip } = setupAdapterTests()
 
@@ -102,10 +102,7 @@ describe('composables in a component', () => {
     await settle()
     expect(c.status).toBe('closed')
     expect(vi.getTimerCount()).toBe(0)
-    const wireListeners = (c as unknown as { wire: { all: Map<string, unknown[]> } }).wire.all
-    const builtin = (c as unknown as { builtin: { all: Map<string, unknown[]> } }).builtin.all
-    expect([...wireListeners.values()].flat()).toEqual([])
-    expect([...builtin.values()].flat()).toEqual([])
+    expect(listenersLeft(c)).toEqual([])
     await expect.poll(() => mock.openSockets).toBe(0)
   })
 

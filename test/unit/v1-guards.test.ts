@@ -58,6 +58,17 @@ function asGuardEvent(e: unknown): Obj {
   return out
 }
 
+/**
+ * `decode` in the terms these tests compare with the schemas: `decode` returns the message itself,
+ * an `invalid` message (with `value` when the frame was repaired), or null.
+ */
+function decodeFrame(frame: string): Decoded<Inbound> {
+  const m = v1Protocol.decode(frame)
+  if (m === null) return null
+  if (m.type !== 'invalid') return { ok: true, value: m }
+  return m.value ? { ok: true, value: m.value, warning: m.error } : { ok: false, error: m.error }
+}
+
 /** What `decode` must return for `frame`, worked out from the zod schema. */
 function expectedDecode(frame: string): Decoded<Inbound> | 'error' {
   let json: unknown
@@ -80,7 +91,7 @@ function expectedDecode(frame: string): Decoded<Inbound> | 'error' {
 /** decode(frame) agrees with the schema; returns whether it was accepted. */
 function checkFrame(frame: string): 'ok' | 'error' | 'null' {
   let got: Decoded<Inbound> | undefined
-  expect(() => (got = v1Protocol.decode(frame)), frame).not.toThrow()
+  expect(() => (got = decodeFrame(frame)), frame).not.toThrow()
   const want = expectedDecode(frame)
   if (want === 'error') {
     expect(got, frame).toMatchObject({ ok: false })
@@ -236,7 +247,7 @@ describe('v1 decode: the guards agree with the zod schemas', () => {
   })
 
   it('decodes each type to the exact internal message (v dropped, unknown fields stripped)', () => {
-    const decode = (m: Obj, extra: Obj = {}) => v1Protocol.decode(JSON.stringify({ ...m, ...extra, unknown: { a: 1 } }))
+    const decode = (m: Obj, extra: Obj = {}) => decodeFrame(JSON.stringify({ ...m, ...extra, unknown: { a: 1 } }))
     expect(decode(FULL.welcome)).toStrictEqual({ ok: true, value: { type: 'welcome', session: 's-7f3', resumed: true, seq: 41, heartbeat: 30000 } })
     expect(decode(FULL.event)).toStrictEqual({
       ok: true,
@@ -248,24 +259,24 @@ describe('v1 decode: the guards agree with the zod schemas', () => {
     expect(decode(FULL.auth_ok)).toStrictEqual({ ok: true, value: { type: 'auth_ok', expires: 1767229200000 } })
     expect(decode({ type: 'auth_ok' })).toStrictEqual({ ok: true, value: { type: 'auth_ok' } })
     expect(decode(FULL.error)).toStrictEqual({ ok: true, value: { type: 'error', code: 'bad_request', message: 'unknown pattern' } })
-    expect(v1Protocol.decode('{"type":"event","seq":7,"event":"tick"}')).toStrictEqual({
+    expect(decodeFrame('{"type":"event","seq":7,"event":"tick"}')).toStrictEqual({
       ok: true,
       value: { type: 'event', seq: 7, event: 'tick', data: undefined },
     })
   })
 
   it('reports what is wrong, in words fit for an error event', () => {
-    expect(v1Protocol.decode('not json')).toStrictEqual({ ok: false, error: 'frame is not valid JSON' })
-    expect(v1Protocol.decode('[1]')).toStrictEqual({ ok: false, error: 'frame is not an object with a string "type"' })
-    expect(v1Protocol.decode('{"type":"event","seq":-1,"event":"a","data":1}')).toStrictEqual({
+    expect(decodeFrame('not json')).toStrictEqual({ ok: false, error: 'frame is not valid JSON' })
+    expect(decodeFrame('[1]')).toStrictEqual({ ok: false, error: 'frame is not an object with a string "type"' })
+    expect(decodeFrame('{"type":"event","seq":-1,"event":"a","data":1}')).toStrictEqual({
       ok: false,
       error: 'invalid "event" message: "seq" must be a non-negative integer',
     })
-    expect(v1Protocol.decode('{"type":"welcome","session":"s","resumed":true,"seq":1,"heartbeat":0}')).toStrictEqual({
+    expect(decodeFrame('{"type":"welcome","session":"s","resumed":true,"seq":1,"heartbeat":0}')).toStrictEqual({
       ok: false,
       error: 'invalid "welcome" message: "heartbeat" must be a positive number',
     })
-    expect(v1Protocol.decode('{"type":"ping","id":null}')).toStrictEqual({ ok: false, error: 'invalid "ping" message: "id" must be a number or a string' })
+    expect(decodeFrame('{"type":"ping","id":null}')).toStrictEqual({ ok: false, error: 'invalid "ping" message: "id" must be a number or a string' })
   })
 
   it('numbers that JSON turns into Infinity are rejected, as the schema does', () => {
@@ -276,18 +287,18 @@ describe('v1 decode: the guards agree with the zod schemas', () => {
       '{"type":"ping","id":1e400}',
       '{"type":"auth_ok","expires":1e400}',
     ]) {
-      expect(v1Protocol.decode(frame), frame).toMatchObject({ ok: false })
+      expect(decodeFrame(frame), frame).toMatchObject({ ok: false })
       expect(checkFrame(frame)).toBe('error')
     }
   })
 
   it('removes __proto__ keys (also escaped ones) before the app sees the data, and says so', () => {
     for (const frame of CORPUS.protoKeys!.slice(0, 4).concat(CORPUS.protoKeys!.slice(8, 11))) {
-      const got = v1Protocol.decode(frame)
+      const got = decodeFrame(frame)
       expect(got, frame).toMatchObject({ ok: true, warning: FRAME_WARNING })
       expectPlainPrototypes((got as { value: unknown }).value)
     }
-    expect(v1Protocol.decode('{"type":"event","seq":1,"event":"a","data":{"\\u005f_proto__":{"polluted":true},"ok":1}}')).toStrictEqual({
+    expect(decodeFrame('{"type":"event","seq":1,"event":"a","data":{"\\u005f_proto__":{"polluted":true},"ok":1}}')).toStrictEqual({
       ok: true,
       value: { type: 'event', seq: 1, event: 'a', data: { ok: 1 } },
       warning: FRAME_WARNING,
@@ -296,16 +307,26 @@ describe('v1 decode: the guards agree with the zod schemas', () => {
   })
 
   it('does not warn when "__proto__" is only a string value', () => {
-    expect(v1Protocol.decode('{"type":"event","seq":1,"event":"__proto__","data":"__proto__"}')).toStrictEqual({
+    expect(decodeFrame('{"type":"event","seq":1,"event":"__proto__","data":"__proto__"}')).toStrictEqual({
       ok: true,
       value: { type: 'event', seq: 1, event: '__proto__', data: '__proto__' },
     })
   })
 
+  it('returns the message itself, or an `invalid` message saying what is wrong', () => {
+    expect(v1Protocol.decode('{"type":"pong","id":1}')).toStrictEqual({ type: 'pong', id: 1 })
+    expect(v1Protocol.decode('{"type":"pong"}')).toStrictEqual({ type: 'invalid', error: 'invalid "pong" message: "id" must be a number or a string' })
+    expect(v1Protocol.decode('{"type":"pong","id":1,"x":{"__proto__":1}}')).toStrictEqual({
+      type: 'invalid',
+      error: FRAME_WARNING,
+      value: { type: 'pong', id: 1 },
+    })
+  })
+
   it('ignores unknown types silently (null), whatever else the frame holds', () => {
-    expect(v1Protocol.decode('{"type":"presence","who":["a"]}')).toBeNull()
-    expect(v1Protocol.decode('{"type":"constructor"}')).toBeNull()
-    expect(v1Protocol.decode('{"type":"__proto__"}')).toBeNull()
+    expect(decodeFrame('{"type":"presence","who":["a"]}')).toBeNull()
+    expect(decodeFrame('{"type":"constructor"}')).toBeNull()
+    expect(decodeFrame('{"type":"__proto__"}')).toBeNull()
   })
 })
 
