@@ -20,26 +20,30 @@ export function backoffDelay(attempt: number, o: BackoffOptions, random: () => n
 
 /** A retry counter over `backoffDelay`. */
 export class Backoff {
-  private attempt = 0
-  constructor(private readonly options: BackoffOptions) {}
+  #attempt = 0
+  readonly #options: BackoffOptions
+
+  constructor(options: BackoffOptions) {
+    this.#options = options
+  }
 
   /** The next delay; each call moves one step up the schedule (capped). */
   next(): number {
-    return backoffDelay(this.attempt++, this.options)
+    return backoffDelay(this.#attempt++, this.#options)
   }
 
   /** A delay at the cap, as after a 4008 close (server over capacity). */
   max(): number {
-    const { minDelay, maxDelay, factor } = this.options
+    const { minDelay, maxDelay, factor } = this.#options
     // With factor 1 the steps never grow: log(factor) is 0 and the step count would be Infinity or NaN.
     if (factor > 1 && maxDelay > minDelay) {
-      this.attempt = Math.max(this.attempt, Math.ceil(Math.log(maxDelay / minDelay) / Math.log(factor)))
+      this.#attempt = Math.max(this.#attempt, Math.ceil(Math.log(maxDelay / minDelay) / Math.log(factor)))
     }
-    return backoffDelay(0, { ...this.options, minDelay: maxDelay })
+    return backoffDelay(0, { ...this.#options, minDelay: maxDelay })
   }
 
   /** Back to the first step, once a connection has proved stable. */
   reset(): void {
-    this.attempt = 0
+    this.#attempt = 0
   }
 }

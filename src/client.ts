@@ -53,8 +53,8 @@ function describeIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): string {
 }
 
 export class RealtimeClient<S extends EventSchemas = EventSchemas> {
-  private connection: Connection | undefined
-  private state: Status = 'idle'
+  #connection: Connection | undefined
+  #state: Status = 'idle'
   /**
    * Listeners of server events by name (`'*'`: every event). Not mitt, which copies the list on
    * every emit: on the hot path a list is only read, and replaced (never changed) by `on`/`off`,
@@ -63,29 +63,32 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
    */
   private readonly listeners = new Map<string, readonly Listener[]>()
   private readonly builtin: BuiltinEmitter = mitt()
-  private readonly schemas = new Map<string, StandardSchemaV1>()
+  readonly #schemas = new Map<string, StandardSchemaV1>()
   /** This handle's `subscribe()` calls, each released by its own undo function. */
-  private readonly grants = new Set<readonly string[]>()
-  private readonly throttles = new Set<{ cancel(): void }>()
-  private readonly sink: ConnectionSink
+  readonly #grants = new Set<readonly string[]>()
+  readonly #throttles = new Set<{ cancel(): void }>()
+  readonly #sink: ConnectionSink
+
+  readonly #options: RealtimeOptions<S>
 
   /**
    * @throws TypeError for a missing `url` or a schema named after a built-in event: mistakes in
    * code, not in data. Nothing that arrives from the server is ever thrown.
    */
-  constructor(private readonly options: RealtimeOptions<S>) {
+  constructor(options: RealtimeOptions<S>) {
+    this.#options = options
     if (typeof options?.url !== 'string' && typeof options?.url !== 'function') {
       throw new TypeError('RealtimeClient: `url` must be a string or a function returning one')
     }
     for (const [name, schema] of Object.entries(options.events ?? {})) {
       if (RESERVED.includes(name)) throw new TypeError(`RealtimeClient: "${name}" is reserved and cannot have a schema`)
-      this.schemas.set(name, schema)
+      this.#schemas.set(name, schema)
     }
-    this.sink = {
-      status: (status) => this.setState(status),
-      event: (event) => this.dispatch(event),
-      resync: (info: ResyncInfo) => this.emitBuiltin('resync', info),
-      error: (error) => this.emitBuiltin('error', error),
+    this.#sink = {
+      status: (status) => this.#setState(status),
+      event: (event) => this.#dispatch(event),
+      resync: (info: ResyncInfo) => this.#emitBuiltin('resync', info),
+      error: (error) => this.#emitBuiltin('error', error),
     }
     if (options.subscribe) this.subscribe(options.subscribe)
     if (options.autoConnect !== false) this.connect()
@@ -93,41 +96,41 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
 
   /** `idle` until the first attempt; then the connection's status; `closed` after `close()`. */
   get status(): Status {
-    return this.state
+    return this.#state
   }
 
   /** A snapshot of the connection's counters (shared by deduplicated handles). */
   get stats(): Stats {
-    return this.connection ? { ...this.connection.stats } : emptyStats()
+    return this.#connection ? { ...this.#connection.stats } : emptyStats()
   }
 
   /** Attach to the connection (shared when `dedupe` is on) and start it if needed. Idempotent. */
   connect(): void {
-    if (this.connection && !this.connection.closed) return
-    if (this.connection) this.release()
-    const { dedupe = true, dedupeKey = '' } = this.options
-    const connection = acquire(toConfig(this.options), dedupe, dedupeKey)
-    this.connection = connection
-    for (const patterns of this.grants) connection.subscribe(patterns)
-    for (const name of this.listeners.keys()) connection.route(this.sink, name, true)
-    connection.attach(this.sink)
+    if (this.#connection && !this.#connection.closed) return
+    if (this.#connection) this.#release()
+    const { dedupe = true, dedupeKey = '' } = this.#options
+    const connection = acquire(toConfig(this.#options), dedupe, dedupeKey)
+    this.#connection = connection
+    for (const patterns of this.#grants) connection.subscribe(patterns)
+    for (const name of this.listeners.keys()) connection.route(this.#sink, name, true)
+    connection.attach(this.#sink)
   }
 
   /** Release this handle: its subscriptions and pending throttled calls. The shared link closes with its last handle. */
   close(): void {
-    for (const t of this.throttles) t.cancel()
-    this.release()
-    this.setState('closed')
+    for (const t of this.#throttles) t.cancel()
+    this.#release()
+    this.#setState('closed')
   }
 
   /** Drop the socket and connect again at once, calling the `url` function anew. */
   reconnect(): void {
-    this.connection?.reconnect()
+    this.#connection?.reconnect()
   }
 
   /** Ask the server to send the current state again (WebSocket: `refresh`; polling: also poll now). */
   refresh(): void {
-    this.connection?.refresh()
+    this.#connection?.refresh()
   }
 
   /**
@@ -138,14 +141,14 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
     const list: readonly unknown[] = typeof patterns === 'string' ? [patterns] : Array.isArray(patterns) ? patterns : [patterns]
     const valid = [...new Set(list)].filter((p): p is string => {
       if (isValidPattern(p)) return true
-      this.emitBuiltin('error', new RealtimeError('config', `invalid subscription pattern ${JSON.stringify(String(p)).slice(0, 80)}`))
+      this.#emitBuiltin('error', new RealtimeError('config', `invalid subscription pattern ${JSON.stringify(String(p)).slice(0, 80)}`))
       return false
     })
     if (valid.length === 0) return () => {}
-    this.grants.add(valid)
-    this.connection?.subscribe(valid)
+    this.#grants.add(valid)
+    this.#connection?.subscribe(valid)
     return () => {
-      if (this.grants.delete(valid)) this.connection?.unsubscribe(valid)
+      if (this.#grants.delete(valid)) this.#connection?.unsubscribe(valid)
     }
   }
 
@@ -163,75 +166,75 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
     if (RESERVED.includes(event) && event !== '*') {
       const name = event as keyof BuiltinEvents
       const h = handler as (value: unknown) => void
-      const safe = (value: unknown): void => this.call(() => h(value), name !== 'error')
+      const safe = (value: unknown): void => this.#call(() => h(value), name !== 'error')
       this.builtin.on(name, safe)
       return () => this.builtin.off(name, safe)
     }
     const h = handler as unknown as Listener
-    const safe: Listener = (data, meta) => this.call(() => h(data, meta), true)
+    const safe: Listener = (data, meta) => this.#call(() => h(data, meta), true)
     const t = options?.throttle ? throttle(safe, options.throttle) : undefined
-    if (t) this.throttles.add(t)
+    if (t) this.#throttles.add(t)
     const run = t ?? safe
     const before = this.listeners.get(event)
     this.listeners.set(event, before ? [...before, run] : [run])
-    if (!before) this.connection?.route(this.sink, event, true)
+    if (!before) this.#connection?.route(this.#sink, event, true)
     return () => {
       t?.cancel()
-      if (t) this.throttles.delete(t)
+      if (t) this.#throttles.delete(t)
       const list = this.listeners.get(event)
       if (!list?.includes(run)) return
       const rest = list.filter((l) => l !== run)
       if (rest.length > 0) return void this.listeners.set(event, rest)
       this.listeners.delete(event)
-      this.connection?.route(this.sink, event, false)
+      this.#connection?.route(this.#sink, event, false)
     }
   }
 
-  private release(): void {
-    const connection = this.connection
-    this.connection = undefined
-    connection?.detach(this.sink, this.grants, this.listeners.keys())
+  #release(): void {
+    const connection = this.#connection
+    this.#connection = undefined
+    connection?.detach(this.#sink, this.#grants, this.listeners.keys())
   }
 
-  private setState(status: Status): void {
-    if (status === this.state) return
-    this.state = status
-    this.emitBuiltin('status', status)
+  #setState(status: Status): void {
+    if (status === this.#state) return
+    this.#state = status
+    this.#emitBuiltin('status', status)
   }
 
-  private emitBuiltin<K extends keyof BuiltinEvents>(name: K, value: BuiltinEvents[K]): void {
+  #emitBuiltin<K extends keyof BuiltinEvents>(name: K, value: BuiltinEvents[K]): void {
     this.builtin.emit(name, value)
   }
 
   /** Run app code; what it throws becomes an `error` event (and never loops through `error` itself). */
-  private call(fn: () => void, report: boolean): void {
+  #call(fn: () => void, report: boolean): void {
     try {
       fn()
     } catch (cause) {
-      if (report) this.emitBuiltin('error', new RealtimeError('listener', 'an event listener threw', { cause }))
+      if (report) this.#emitBuiltin('error', new RealtimeError('listener', 'an event listener threw', { cause }))
     }
   }
 
   /** Validate (only when someone listens) and hand an event to this handle's listeners. */
-  private dispatch(e: InboundEvent): void {
+  #dispatch(e: InboundEvent): void {
     const named = this.listeners.get(e.event)
     const any = this.listeners.get('*')
     if (!named && !any) return
     let data = e.data
-    const schema = this.schemas.get(e.event)
+    const schema = this.#schemas.get(e.event)
     if (schema) {
       let result: ReturnType<StandardSchemaV1['~standard']['validate']>
       try {
         result = schema['~standard'].validate(data)
       } catch (cause) {
-        return this.emitBuiltin('error', new RealtimeError('schema', `the schema for "${e.event}" threw while validating seq ${e.seq}`, { event: e.event, seq: e.seq, cause }))
+        return this.#emitBuiltin('error', new RealtimeError('schema', `the schema for "${e.event}" threw while validating seq ${e.seq}`, { event: e.event, seq: e.seq, cause }))
       }
       if (result instanceof Promise) {
         void result.catch(() => undefined)
-        return this.emitBuiltin('error', new RealtimeError('schema', `the schema for "${e.event}" is async; event schemas must validate synchronously`, { event: e.event, seq: e.seq }))
+        return this.#emitBuiltin('error', new RealtimeError('schema', `the schema for "${e.event}" is async; event schemas must validate synchronously`, { event: e.event, seq: e.seq }))
       }
       if (result.issues) {
-        return this.emitBuiltin('error', new RealtimeError('schema', `event "${e.event}" (seq ${e.seq}) failed its schema: ${describeIssues(result.issues)}`, { event: e.event, seq: e.seq }))
+        return this.#emitBuiltin('error', new RealtimeError('schema', `event "${e.event}" (seq ${e.seq}) failed its schema: ${describeIssues(result.issues)}`, { event: e.event, seq: e.seq }))
       }
       data = result.value
     }

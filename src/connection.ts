@@ -42,60 +42,62 @@ const encoder = /* @__PURE__ */ new TextEncoder()
 export class Connection {
   status: Status = 'idle'
   readonly stats: Stats = { messages: 0, duplicates: 0, gaps: 0, replayed: 0, resyncs: 0, reconnects: 0, rtt: null, transport: null }
-  private readonly sinks = new Set<ConnectionSink>()
+  readonly #sinks = new Set<ConnectionSink>()
   /** The handles listening to each event name (`'*'`: to every event): delivery never visits the others. */
-  private readonly routes = new Map<string, Set<ConnectionSink>>()
-  private readonly subs = new Subscriptions()
-  private readonly seq: Sequencer
-  private readonly heartbeat: Heartbeat
-  private readonly backoff: Backoff
-  private readonly WebSocketClass: WebSocketConstructor | undefined
-  private ws: WebSocketTransport | undefined
-  private poller: Poller | undefined
-  private retryTimer: ReturnType<typeof setTimeout> | undefined
-  private welcomeTimer: ReturnType<typeof setTimeout> | undefined
-  private stableTimer: ReturnType<typeof setTimeout> | undefined
-  private probeTimer: ReturnType<typeof setTimeout> | undefined
-  private unwatch: (() => void) | undefined
+  readonly #routes = new Map<string, Set<ConnectionSink>>()
+  readonly #subs = new Subscriptions()
+  readonly #seq: Sequencer
+  readonly #heartbeat: Heartbeat
+  readonly #backoff: Backoff
+  readonly #WebSocketClass: WebSocketConstructor | undefined
+  #ws: WebSocketTransport | undefined
+  #poller: Poller | undefined
+  #retryTimer: ReturnType<typeof setTimeout> | undefined
+  #welcomeTimer: ReturnType<typeof setTimeout> | undefined
+  #stableTimer: ReturnType<typeof setTimeout> | undefined
+  #probeTimer: ReturnType<typeof setTimeout> | undefined
+  #unwatch: (() => void) | undefined
   /** Bumped by every attempt and by shutdown: a stale async step finds it changed and quits. */
-  private attemptId = 0
+  #attemptId = 0
   /** A socket attempt is under way (URL resolving, opening, or waiting for `welcome`). */
-  private attempting = false
+  #attempting = false
   /** The current socket got its `welcome`. */
-  private welcomed = false
+  #welcomed = false
   /** The current attempt is an upgrade probe made while polling. */
-  private probing = false
+  #probing = false
   /** The link was lost since it last worked: the next success counts as a reconnect. */
-  private lost = false
-  private failures = 0
-  private authFailures = 0
-  private refreshWanted = false
-  private pendingAcks: number[] = []
+  #lost = false
+  #failures = 0
+  #authFailures = 0
+  #refreshWanted = false
+  #pendingAcks: number[] = []
   /** The patterns the current socket's `hello` carried. */
-  private helloEvents: string[] = []
+  #helloEvents: string[] = []
 
-  constructor(
-    private readonly config: ConnectionConfig,
-    private readonly onClosed: () => void,
-  ) {
-    this.backoff = new Backoff(config.reconnect)
-    this.WebSocketClass = config.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined)
-    this.seq = new Sequencer(
+  readonly #config: ConnectionConfig
+  readonly #onClosed: () => void
+
+  constructor(config: ConnectionConfig, onClosed: () => void) {
+    this.#config = config
+    this.#onClosed = onClosed
+    this.#backoff = new Backoff(config.reconnect)
+    this.#WebSocketClass = config.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined)
+    this.#seq = new Sequencer(
       {
-        deliver: (e) => this.deliver(e),
-        duplicate: (e) => e.ack && this.ack(e.seq),
-        requestReplay: (after) => (this.poller?.active ? this.poller.now() : this.sendSocket({ type: 'replay', after })),
+        deliver: (e) => this.#deliver(e),
+        duplicate: (e) => e.ack && this.#ack(e.seq),
+        requestReplay: (after) => (this.#poller?.active ? this.#poller.now() : this.#sendSocket({ type: 'replay', after })),
         resync: (info) => {
-          this.log(`resync ${info.reason} from ${info.from}`)
-          for (const sink of this.sinks) sink.resync(info)
+          this.#log(`resync ${info.reason} from ${info.from}`)
+          for (const sink of this.#sinks) sink.resync(info)
         },
       },
       config.replay,
       this.stats,
     )
-    this.heartbeat = new Heartbeat({
-      ping: (id) => this.sendSocket({ type: 'ping', id }),
-      dead: () => this.drop('heartbeat timeout'),
+    this.#heartbeat = new Heartbeat({
+      ping: (id) => this.#sendSocket({ type: 'ping', id }),
+      dead: () => this.#drop('heartbeat timeout'),
       rtt: (ms) => (this.stats.rtt = ms),
     })
   }
@@ -105,292 +107,292 @@ export class Connection {
   }
 
   attach(sink: ConnectionSink): void {
-    this.sinks.add(sink)
+    this.#sinks.add(sink)
     // A fresh link starts at once (its status reaches this sink from there); reporting `idle`
     // first would flash `closed → idle → connecting` on a handle that connects again.
-    if (this.status === 'idle') this.start()
+    if (this.status === 'idle') this.#start()
     else sink.status(this.status)
   }
 
   /** A handle starts or stops listening to event `name` (`'*'`: every event). */
   route(sink: ConnectionSink, name: string, on: boolean): void {
-    let set = this.routes.get(name)
+    let set = this.#routes.get(name)
     if (on) {
-      if (!set) this.routes.set(name, (set = new Set()))
+      if (!set) this.#routes.set(name, (set = new Set()))
       set.add(sink)
-    } else if (set?.delete(sink) && set.size === 0) this.routes.delete(name)
+    } else if (set?.delete(sink) && set.size === 0) this.#routes.delete(name)
   }
 
   /** A handle lets go of its patterns and leaves; the link closes with the last one (sending no `unsubscribe` then). */
   detach(sink: ConnectionSink, patterns: Iterable<readonly string[]>, names: Iterable<string>): void {
-    this.sinks.delete(sink)
+    this.#sinks.delete(sink)
     for (const name of names) this.route(sink, name, false)
-    if (this.sinks.size === 0) return this.shutdown()
+    if (this.#sinks.size === 0) return this.#shutdown()
     for (const p of patterns) this.unsubscribe(p)
   }
 
   subscribe(patterns: readonly string[]): void {
-    const added = this.subs.add(patterns)
-    if (added.length > 0) this.send({ type: 'subscribe', events: added })
+    const added = this.#subs.add(patterns)
+    if (added.length > 0) this.#send({ type: 'subscribe', events: added })
   }
 
   unsubscribe(patterns: readonly string[]): void {
-    const removed = this.subs.remove(patterns)
-    if (removed.length > 0) this.send({ type: 'unsubscribe', events: removed })
+    const removed = this.#subs.remove(patterns)
+    if (removed.length > 0) this.#send({ type: 'unsubscribe', events: removed })
   }
 
   /** Ask the server for the current state again; while polling, also poll now. */
   refresh(): void {
-    if (this.send({ type: 'refresh' })) this.poller?.now()
-    else this.refreshWanted = true
+    if (this.#send({ type: 'refresh' })) this.#poller?.now()
+    else this.#refreshWanted = true
   }
 
   /** Drop the socket and try again at once (e.g. after the `url` function changed). */
   reconnect(): void {
     if (this.closed || this.status === 'idle') return
-    this.ws?.close(1000, 'reconnect')
-    if (this.welcomed) {
+    this.#ws?.close(1000, 'reconnect')
+    if (this.#welcomed) {
       // the session's socket is gone: no longer `open` until the next `welcome`, which counts as a reconnect
-      this.welcomed = false
-      this.lost = true
+      this.#welcomed = false
+      this.#lost = true
       this.stats.transport = null
-      this.setStatus('reconnecting')
+      this.#setStatus('reconnecting')
     }
-    this.attempting = false
-    this.resetLink()
-    void this.attempt(this.poller?.active === true)
+    this.#attempting = false
+    this.#resetLink()
+    void this.#attempt(this.#poller?.active === true)
   }
 
   // ---- life cycle ----
 
-  private start(): void {
-    this.setStatus('connecting')
-    this.unwatch = watchBrowser(() => this.wake())
-    if (this.WebSocketClass) void this.attempt(false)
-    else if (!this.startPolling()) this.fail(new RealtimeError('transport', 'no WebSocket available and no pollUrl to fall back to'))
+  #start(): void {
+    this.#setStatus('connecting')
+    this.#unwatch = watchBrowser(() => this.#wake())
+    if (this.#WebSocketClass) void this.#attempt(false)
+    else if (!this.#startPolling()) this.#fail(new RealtimeError('transport', 'no WebSocket available and no pollUrl to fall back to'))
   }
 
   /** Close for good: every timer, listener, socket and request is released. */
-  private shutdown(): void {
+  #shutdown(): void {
     if (this.closed) return
-    this.attemptId++
-    this.attempting = false
-    this.resetLink()
-    clearTimeout(this.retryTimer)
-    clearTimeout(this.probeTimer)
-    this.ws?.close(1000, 'client closed')
-    this.poller?.stop()
-    this.unwatch?.()
-    this.unwatch = undefined
-    this.seq.reset()
-    this.pendingAcks = []
-    this.setStatus('closed')
-    this.onClosed()
+    this.#attemptId++
+    this.#attempting = false
+    this.#resetLink()
+    clearTimeout(this.#retryTimer)
+    clearTimeout(this.#probeTimer)
+    this.#ws?.close(1000, 'client closed')
+    this.#poller?.stop()
+    this.#unwatch?.()
+    this.#unwatch = undefined
+    this.#seq.reset()
+    this.#pendingAcks = []
+    this.#setStatus('closed')
+    this.#onClosed()
   }
 
-  private fail(error: RealtimeError): void {
-    this.error(error)
-    this.shutdown()
+  #fail(error: RealtimeError): void {
+    this.#error(error)
+    this.#shutdown()
   }
 
   /** Something says the link deserves a look now (network back, page visible). */
-  private wake(): void {
-    if (this.status === 'open') return this.heartbeat.probe()
-    if (this.poller?.active) {
-      this.poller.now()
-      if (!this.attempting && this.WebSocketClass) void this.attempt(true)
-    } else if (this.status === 'reconnecting' && !this.attempting) void this.attempt(false)
+  #wake(): void {
+    if (this.status === 'open') return this.#heartbeat.probe()
+    if (this.#poller?.active) {
+      this.#poller.now()
+      if (!this.#attempting && this.#WebSocketClass) void this.#attempt(true)
+    } else if (this.status === 'reconnecting' && !this.#attempting) void this.#attempt(false)
   }
 
   // ---- WebSocket attempts ----
 
-  private async attempt(probe: boolean): Promise<void> {
-    clearTimeout(this.retryTimer)
-    clearTimeout(this.probeTimer)
-    const id = ++this.attemptId
-    this.attempting = true
-    this.probing = probe
-    this.welcomed = false
+  async #attempt(probe: boolean): Promise<void> {
+    clearTimeout(this.#retryTimer)
+    clearTimeout(this.#probeTimer)
+    const id = ++this.#attemptId
+    this.#attempting = true
+    this.#probing = probe
+    this.#welcomed = false
     let url: unknown
     try {
-      url = await resolveUrl(this.config.url)
+      url = await resolveUrl(this.#config.url)
       if (typeof url !== 'string') throw new TypeError(`expected a string, got ${typeof url}`)
     } catch (cause) {
-      if (id !== this.attemptId) return
-      this.error(new RealtimeError('transport', 'the url function failed', { cause }))
-      return this.socketClosed(LINK_DEAD, 'url function failed')
+      if (id !== this.#attemptId) return
+      this.#error(new RealtimeError('transport', 'the url function failed', { cause }))
+      return this.#socketClosed(LINK_DEAD, 'url function failed')
     }
-    if (id !== this.attemptId || !this.WebSocketClass) return
-    this.log(`connecting to ${redactUrl(url)}${probe ? ' (upgrade probe)' : ''}`)
-    this.welcomeTimer = setTimeout(() => this.drop('no welcome'), this.config.reconnect.connectTimeout)
+    if (id !== this.#attemptId || !this.#WebSocketClass) return
+    this.#log(`connecting to ${redactUrl(url)}${probe ? ' (upgrade probe)' : ''}`)
+    this.#welcomeTimer = setTimeout(() => this.#drop('no welcome'), this.#config.reconnect.connectTimeout)
     try {
-      this.ws ??= new WebSocketTransport(
-        this.WebSocketClass,
+      this.#ws ??= new WebSocketTransport(
+        this.#WebSocketClass,
         {
-          open: () => this.onOpen(),
-          message: (data) => this.onFrame(data),
+          open: () => this.#onOpen(),
+          message: (data) => this.#onFrame(data),
           close: (code, reason, cause) => {
-            if (cause !== undefined) this.error(new RealtimeError('transport', 'could not open a WebSocket', { cause }))
-            this.socketClosed(code, reason)
+            if (cause !== undefined) this.#error(new RealtimeError('transport', 'could not open a WebSocket', { cause }))
+            this.#socketClosed(code, reason)
           },
         },
-        this.config.reconnect.connectTimeout,
+        this.#config.reconnect.connectTimeout,
       )
-      this.ws.open(url)
+      this.#ws.open(url)
     } catch (cause) {
-      this.error(new RealtimeError('transport', 'could not open a WebSocket', { cause }))
-      this.socketClosed(LINK_DEAD, 'open failed')
+      this.#error(new RealtimeError('transport', 'could not open a WebSocket', { cause }))
+      this.#socketClosed(LINK_DEAD, 'open failed')
     }
   }
 
-  private onOpen(): void {
-    this.helloEvents = this.subs.list()
-    this.sendSocket({ type: 'hello', session: this.seq.session, after: this.seq.last, events: this.helloEvents })
+  #onOpen(): void {
+    this.#helloEvents = this.#subs.list()
+    this.#sendSocket({ type: 'hello', session: this.#seq.session, after: this.#seq.last, events: this.#helloEvents })
   }
 
   /** Patterns that changed after `hello` left (they were held back until `welcome`): send the difference. */
-  private reconcile(): void {
-    const sent = new Set(this.helloEvents)
-    const now = this.subs.list()
+  #reconcile(): void {
+    const sent = new Set(this.#helloEvents)
+    const now = this.#subs.list()
     const added = now.filter((p) => !sent.delete(p))
-    if (added.length > 0) this.sendSocket({ type: 'subscribe', events: added })
-    if (sent.size > 0) this.sendSocket({ type: 'unsubscribe', events: [...sent] })
+    if (added.length > 0) this.#sendSocket({ type: 'subscribe', events: added })
+    if (sent.size > 0) this.#sendSocket({ type: 'unsubscribe', events: [...sent] })
   }
 
   /** Give up on a socket that stopped answering (half-open link, no `welcome`). */
-  private drop(reason: string): void {
-    this.ws?.close(LINK_DEAD, reason)
-    this.socketClosed(LINK_DEAD, reason)
+  #drop(reason: string): void {
+    this.#ws?.close(LINK_DEAD, reason)
+    this.#socketClosed(LINK_DEAD, reason)
   }
 
   /** Stop what belongs to one live socket. */
-  private resetLink(): void {
-    clearTimeout(this.welcomeTimer)
-    clearTimeout(this.stableTimer)
-    this.heartbeat.stop()
-    this.seq.stop()
+  #resetLink(): void {
+    clearTimeout(this.#welcomeTimer)
+    clearTimeout(this.#stableTimer)
+    this.#heartbeat.stop()
+    this.#seq.stop()
   }
 
-  private socketClosed(code: number, reason: string): void {
+  #socketClosed(code: number, reason: string): void {
     if (this.closed) return
-    const welcomed = this.welcomed
-    this.attempting = this.welcomed = false
-    this.resetLink()
-    this.log(`socket closed (${code}${reason ? ` ${reason}` : ''})`)
-    if (this.probing) {
-      this.probing = false
-      if (!welcomed) return this.scheduleProbe()
+    const welcomed = this.#welcomed
+    this.#attempting = this.#welcomed = false
+    this.#resetLink()
+    this.#log(`socket closed (${code}${reason ? ` ${reason}` : ''})`)
+    if (this.#probing) {
+      this.#probing = false
+      if (!welcomed) return this.#scheduleProbe()
     }
     if (welcomed) {
-      this.lost = true
+      this.#lost = true
       this.stats.transport = null
-    } else this.failures++
+    } else this.#failures++
     let delay: number
     if (code === UNAUTHORIZED) {
-      if (++this.authFailures >= MAX_AUTH_FAILURES) {
-        return this.fail(new RealtimeError('unauthorized', `the server refused the credentials ${MAX_AUTH_FAILURES} times in a row (4001)`))
+      if (++this.#authFailures >= MAX_AUTH_FAILURES) {
+        return this.#fail(new RealtimeError('unauthorized', `the server refused the credentials ${MAX_AUTH_FAILURES} times in a row (4001)`))
       }
-      delay = this.authFailures === 1 ? 0 : this.backoff.next()
-    } else if (code === OVER_CAPACITY) delay = this.backoff.max()
+      delay = this.#authFailures === 1 ? 0 : this.#backoff.next()
+    } else if (code === OVER_CAPACITY) delay = this.#backoff.max()
     else {
-      if (code === PROTOCOL_ERROR) this.error(new RealtimeError('protocol', `the server reported a protocol error (4400)${reason ? `: ${reason}` : ''}`))
-      delay = this.backoff.next()
+      if (code === PROTOCOL_ERROR) this.#error(new RealtimeError('protocol', `the server reported a protocol error (4400)${reason ? `: ${reason}` : ''}`))
+      delay = this.#backoff.next()
     }
-    if (this.failures >= this.config.reconnect.maxAttempts && this.startPolling()) return
-    this.setStatus('reconnecting')
-    this.log(`next attempt in ${delay} ms`)
-    this.retryTimer = setTimeout(() => void this.attempt(false), delay)
+    if (this.#failures >= this.#config.reconnect.maxAttempts && this.#startPolling()) return
+    this.#setStatus('reconnecting')
+    this.#log(`next attempt in ${delay} ms`)
+    this.#retryTimer = setTimeout(() => void this.#attempt(false), delay)
   }
 
   // ---- inbound ----
 
-  private onFrame(data: unknown): void {
-    this.heartbeat.seen()
-    if (typeof data !== 'string') return this.error(new RealtimeError('invalid_message', 'binary frames are not supported'))
-    const max = this.config.maxMessageBytes
+  #onFrame(data: unknown): void {
+    this.#heartbeat.seen()
+    if (typeof data !== 'string') return this.#error(new RealtimeError('invalid_message', 'binary frames are not supported'))
+    const max = this.#config.maxMessageBytes
     if (data.length * 3 > max) {
       const bytes = data.length > max ? data.length : encoder.encode(data).length
-      if (bytes > max) return this.error(new RealtimeError('invalid_message', `frame of ${bytes} bytes is over maxMessageBytes (${max})`))
+      if (bytes > max) return this.#error(new RealtimeError('invalid_message', `frame of ${bytes} bytes is over maxMessageBytes (${max})`))
     }
-    const m = this.config.protocol.decode(data)
-    if (m !== null) this.handle(m)
+    const m = this.#config.protocol.decode(data)
+    if (m !== null) this.#handle(m)
   }
 
-  private handle(m: Inbound): void {
+  #handle(m: Inbound): void {
     switch (m.type) {
       case 'invalid':
-        this.error(new RealtimeError('invalid_message', m.error))
-        return m.value && this.handle(m.value)
+        this.#error(new RealtimeError('invalid_message', m.error))
+        return m.value && this.#handle(m.value)
       case 'event':
-        if (!this.welcomed) return this.error(new RealtimeError('invalid_message', `event seq ${m.seq} arrived before welcome; dropped`))
-        return this.seq.push(m)
+        if (!this.#welcomed) return this.#error(new RealtimeError('invalid_message', `event seq ${m.seq} arrived before welcome; dropped`))
+        return this.#seq.push(m)
       case 'welcome':
-        return this.onWelcome(m.session, m.resumed, m.seq, m.heartbeat)
+        return this.#onWelcome(m.session, m.resumed, m.seq, m.heartbeat)
       case 'replay_failed':
-        return this.seq.replayFailed(m.seq)
+        return this.#seq.replayFailed(m.seq)
       case 'ping':
-        this.sendSocket({ type: 'pong', id: m.id })
+        this.#sendSocket({ type: 'pong', id: m.id })
         return
       case 'pong':
-        return this.heartbeat.pong(m.id)
+        return this.#heartbeat.pong(m.id)
       case 'error':
-        return this.error(new RealtimeError('server', m.message, { serverCode: m.code }))
+        return this.#error(new RealtimeError('server', m.message, { serverCode: m.code }))
       case 'auth_ok':
         return
     }
   }
 
-  private onWelcome(session: string, resumed: boolean, seq: number, heartbeat: number | undefined): void {
-    clearTimeout(this.welcomeTimer)
-    this.welcomed = true
-    this.attempting = this.probing = false
-    this.failures = this.authFailures = 0
+  #onWelcome(session: string, resumed: boolean, seq: number, heartbeat: number | undefined): void {
+    clearTimeout(this.#welcomeTimer)
+    this.#welcomed = true
+    this.#attempting = this.#probing = false
+    this.#failures = this.#authFailures = 0
     let unsent: Outbound[] = []
-    if (this.poller?.active) {
-      unsent = this.poller.stop()
-      clearTimeout(this.probeTimer)
-    } else if (this.lost) this.stats.reconnects++
-    this.lost = false
+    if (this.#poller?.active) {
+      unsent = this.#poller.stop()
+      clearTimeout(this.#probeTimer)
+    } else if (this.#lost) this.stats.reconnects++
+    this.#lost = false
     this.stats.transport = 'websocket'
-    this.stableTimer = setTimeout(() => this.backoff.reset(), DEFAULTS.stableAfter)
-    const { interval, timeout } = this.config.heartbeat
+    this.#stableTimer = setTimeout(() => this.#backoff.reset(), DEFAULTS.stableAfter)
+    const { interval, timeout } = this.#config.heartbeat
     const every = Math.min(interval || Infinity, heartbeat ?? Infinity)
-    if (every !== Infinity) this.heartbeat.start(every, timeout)
-    this.setStatus('open')
-    this.reconcile()
+    if (every !== Infinity) this.#heartbeat.start(every, timeout)
+    this.#setStatus('open')
+    this.#reconcile()
     // acks and a refresh that the last POST may not have carried (subscriptions went with `hello`)
-    for (const m of unsent) if (m.type === 'ack' || m.type === 'refresh') this.sendSocket(m)
-    this.seq.begin(session, resumed, seq, true)
-    this.flushPending()
+    for (const m of unsent) if (m.type === 'ack' || m.type === 'refresh') this.#sendSocket(m)
+    this.#seq.begin(session, resumed, seq, true)
+    this.#flushPending()
   }
 
   /** To the handles listening to the event by name, then to those listening to every event. */
-  private deliver(event: InboundEvent): void {
+  #deliver(event: InboundEvent): void {
     if (this.closed) return
     this.stats.messages++
-    const named = this.routes.get(event.event)
-    const any = this.routes.get('*')
+    const named = this.#routes.get(event.event)
+    const any = this.#routes.get('*')
     if (named) for (const sink of named) sink.event(event)
     if (any) for (const sink of any) if (!named?.has(sink)) sink.event(event)
-    if (event.ack) this.ack(event.seq)
+    if (event.ack) this.#ack(event.seq)
   }
 
-  private ack(seq: number): void {
-    if (this.send({ type: 'ack', seq })) return
-    if (this.pendingAcks.length >= MAX_PENDING_ACKS) {
-      this.pendingAcks.shift()
-      this.error(new RealtimeError('overflow', `more than ${MAX_PENDING_ACKS} acks waiting for a link: the oldest was dropped`))
+  #ack(seq: number): void {
+    if (this.#send({ type: 'ack', seq })) return
+    if (this.#pendingAcks.length >= MAX_PENDING_ACKS) {
+      this.#pendingAcks.shift()
+      this.#error(new RealtimeError('overflow', `more than ${MAX_PENDING_ACKS} acks waiting for a link: the oldest was dropped`))
     }
-    this.pendingAcks.push(seq)
+    this.#pendingAcks.push(seq)
   }
 
   /** What had to wait for a link: acks of events delivered meanwhile, a `refresh()`. */
-  private flushPending(): void {
-    const acks = this.pendingAcks
-    this.pendingAcks = []
-    for (const seq of acks) this.ack(seq)
-    if (this.refreshWanted) {
-      this.refreshWanted = false
+  #flushPending(): void {
+    const acks = this.#pendingAcks
+    this.#pendingAcks = []
+    for (const seq of acks) this.#ack(seq)
+    if (this.#refreshWanted) {
+      this.#refreshWanted = false
       this.refresh()
     }
   }
@@ -398,51 +400,51 @@ export class Connection {
   // ---- HTTP polling ----
 
   /** Fall back to polling; false when there is no `pollUrl` (or polling is off). */
-  private startPolling(): boolean {
-    const { pollUrl, polling } = this.config
-    const fetchFn = this.config.fetch ?? globalThis.fetch
+  #startPolling(): boolean {
+    const { pollUrl, polling } = this.#config
+    const fetchFn = this.#config.fetch ?? globalThis.fetch
     if (pollUrl === undefined || polling === false || typeof fetchFn !== 'function') return false
-    this.poller ??= new Poller(fetchFn.bind(globalThis), this.config.protocol, { ...this.config.reconnect, ...polling, maxMessageBytes: this.config.maxMessageBytes }, {
-      query: () => ({ session: this.seq.session, after: this.seq.last, events: this.subs.list(), wait: polling.wait }),
+    this.#poller ??= new Poller(fetchFn.bind(globalThis), this.#config.protocol, { ...this.#config.reconnect, ...polling, maxMessageBytes: this.#config.maxMessageBytes }, {
+      query: () => ({ session: this.#seq.session, after: this.#seq.last, events: this.#subs.list(), wait: polling.wait }),
       url: () => resolveUrl(pollUrl),
-      result: (r, warning) => this.onPoll(r, warning),
-      error: (e) => this.error(e),
+      result: (r, warning) => this.#onPoll(r, warning),
+      error: (e) => this.#error(e),
       unauthorized: () => {
-        if (++this.authFailures >= MAX_AUTH_FAILURES) {
-          this.fail(new RealtimeError('unauthorized', `the poll endpoint refused the credentials ${MAX_AUTH_FAILURES} times in a row`))
+        if (++this.#authFailures >= MAX_AUTH_FAILURES) {
+          this.#fail(new RealtimeError('unauthorized', `the poll endpoint refused the credentials ${MAX_AUTH_FAILURES} times in a row`))
         }
       },
-      sessionLost: () => this.log('poll session lost; starting over'),
+      sessionLost: () => this.#log('poll session lost; starting over'),
     })
-    this.log('falling back to HTTP polling')
-    this.poller.start()
-    this.setStatus('polling')
-    this.scheduleProbe()
+    this.#log('falling back to HTTP polling')
+    this.#poller.start()
+    this.#setStatus('polling')
+    this.#scheduleProbe()
     return true
   }
 
-  private onPoll(r: PollResult, warning: string | undefined): void {
-    if (warning) this.error(new RealtimeError('invalid_message', warning))
-    this.authFailures = 0
+  #onPoll(r: PollResult, warning: string | undefined): void {
+    if (warning) this.#error(new RealtimeError('invalid_message', warning))
+    this.#authFailures = 0
     this.stats.transport = 'polling'
-    if (this.lost) this.stats.reconnects++
-    this.lost = false
+    if (this.#lost) this.stats.reconnects++
+    this.#lost = false
     // `seq` of a poll answer is the head after its events; the session starts before the first of them
     const first = r.events[0]
     const base = first ? Math.min(first.seq - 1, r.seq) : r.seq
     // the same session, not resumed: its buffer no longer covers `after`; what is lost is exactly
     // known (up to `base`), as with `replay_failed` over a socket
-    if (!r.resumed && r.session === this.seq.session) this.seq.replayFailed(base)
-    else this.seq.begin(r.session, r.resumed, base, false)
-    for (const e of r.events) this.seq.push(e)
-    this.flushPending()
+    if (!r.resumed && r.session === this.#seq.session) this.#seq.replayFailed(base)
+    else this.#seq.begin(r.session, r.resumed, base, false)
+    for (const e of r.events) this.#seq.push(e)
+    this.#flushPending()
   }
 
   /** While polling, try WebSocket again every `upgradeInterval`. */
-  private scheduleProbe(): void {
-    if (!this.WebSocketClass || this.config.polling === false || !this.poller?.active) return
-    clearTimeout(this.probeTimer)
-    this.probeTimer = setTimeout(() => void this.attempt(true), this.config.polling.upgradeInterval)
+  #scheduleProbe(): void {
+    if (!this.#WebSocketClass || this.#config.polling === false || !this.#poller?.active) return
+    clearTimeout(this.#probeTimer)
+    this.#probeTimer = setTimeout(() => void this.#attempt(true), this.#config.polling.upgradeInterval)
   }
 
   // ---- outbound ----
@@ -452,33 +454,33 @@ export class Connection {
    * neither can take it. Subscription changes made before `welcome` need no frame: `welcome`
    * reconciles them with what `hello` carried.
    */
-  private send(message: Outbound): boolean {
-    if (this.poller?.active) {
-      this.poller.send(message)
+  #send(message: Outbound): boolean {
+    if (this.#poller?.active) {
+      this.#poller.send(message)
       return true
     }
-    return this.welcomed && this.sendSocket(message)
+    return this.#welcomed && this.#sendSocket(message)
   }
 
-  private sendSocket(message: Outbound): boolean {
-    return this.ws?.send(this.config.protocol.encode(message)) ?? false
+  #sendSocket(message: Outbound): boolean {
+    return this.#ws?.send(this.#config.protocol.encode(message)) ?? false
   }
 
   // ---- reporting ----
 
-  private setStatus(status: Status): void {
+  #setStatus(status: Status): void {
     if (status === this.status) return
     this.status = status
-    this.log(`status ${status}`)
-    for (const sink of this.sinks) sink.status(status)
+    this.#log(`status ${status}`)
+    for (const sink of this.#sinks) sink.status(status)
   }
 
-  private error(error: RealtimeError): void {
-    this.log(`error ${error.code}: ${error.message}`)
-    for (const sink of this.sinks) sink.error(error)
+  #error(error: RealtimeError): void {
+    this.#log(`error ${error.code}: ${error.message}`)
+    for (const sink of this.#sinks) sink.error(error)
   }
 
-  private log(message: string): void {
-    this.config.logger?.debug(`[wirefeed] ${message}`)
+  #log(message: string): void {
+    this.#config.logger?.debug(`[wirefeed] ${message}`)
   }
 }

@@ -11,55 +11,59 @@ export interface HeartbeatHooks {
 }
 
 export class Heartbeat {
-  private tick: ReturnType<typeof setTimeout> | undefined
-  private watchdog: ReturnType<typeof setTimeout> | undefined
-  private lastSeen = 0
+  #tick: ReturnType<typeof setTimeout> | undefined
+  #watchdog: ReturnType<typeof setTimeout> | undefined
+  #lastSeen = 0
   /** A frame arrived since the watchdog started. */
-  private heard = false
-  private id = 0
-  private sent = new Map<number, number>()
-  private interval = 0
-  private timeout = 0
+  #heard = false
+  #id = 0
+  #sent = new Map<number, number>()
+  #interval = 0
+  #timeout = 0
 
-  constructor(private readonly hooks: HeartbeatHooks) {}
+  readonly #hooks: HeartbeatHooks
+
+  constructor(hooks: HeartbeatHooks) {
+    this.#hooks = hooks
+  }
 
   /** Start (or restart) pinging. */
   start(interval: number, timeout: number): void {
     this.stop()
-    this.interval = interval
-    this.timeout = timeout
-    this.lastSeen = Date.now()
-    this.schedule()
+    this.#interval = interval
+    this.#timeout = timeout
+    this.#lastSeen = Date.now()
+    this.#schedule()
   }
 
   /** Any inbound frame: the link is alive. Called for every frame, so it only takes notes. */
   seen(): void {
-    this.lastSeen = Date.now()
-    this.heard = true
+    this.#lastSeen = Date.now()
+    this.#heard = true
   }
 
   /** A `pong` arrived: report the round trip if it answers one of ours. */
   pong(id: unknown): void {
-    const at = typeof id === 'number' ? this.sent.get(id) : undefined
-    if (at !== undefined) this.hooks.rtt(Date.now() - at)
-    this.sent.clear()
+    const at = typeof id === 'number' ? this.#sent.get(id) : undefined
+    if (at !== undefined) this.#hooks.rtt(Date.now() - at)
+    this.#sent.clear()
   }
 
   /** Check the link now (page became visible, network came back): ping and watch for an answer. */
   probe(): void {
-    if (this.tick === undefined) return
-    if (Date.now() - this.lastSeen > this.interval + this.timeout) {
+    if (this.#tick === undefined) return
+    if (Date.now() - this.#lastSeen > this.#interval + this.#timeout) {
       this.stop()
-      return this.hooks.dead()
+      return this.#hooks.dead()
     }
-    this.ping()
+    this.#ping()
   }
 
   stop(): void {
-    clearTimeout(this.tick)
-    clearTimeout(this.watchdog)
-    this.tick = this.watchdog = undefined
-    this.sent.clear()
+    clearTimeout(this.#tick)
+    clearTimeout(this.#watchdog)
+    this.#tick = this.#watchdog = undefined
+    this.#sent.clear()
   }
 
   /**
@@ -67,24 +71,24 @@ export class Heartbeat {
    * silence: a hidden tab's timers may be throttled to one run a minute, so the time since the last
    * frame then exceeds `interval + timeout` on every tick even on a healthy, idle link.
    */
-  private schedule(): void {
-    this.tick = setTimeout(() => {
-      this.schedule()
-      this.ping()
-    }, this.interval)
+  #schedule(): void {
+    this.#tick = setTimeout(() => {
+      this.#schedule()
+      this.#ping()
+    }, this.#interval)
   }
 
-  private ping(): void {
-    const id = ++this.id
-    if (this.sent.size < 8) this.sent.set(id, Date.now())
-    this.hooks.ping(id)
-    if (this.watchdog !== undefined) return
-    this.heard = false
-    this.watchdog = setTimeout(() => {
-      this.watchdog = undefined
-      if (this.heard) return
+  #ping(): void {
+    const id = ++this.#id
+    if (this.#sent.size < 8) this.#sent.set(id, Date.now())
+    this.#hooks.ping(id)
+    if (this.#watchdog !== undefined) return
+    this.#heard = false
+    this.#watchdog = setTimeout(() => {
+      this.#watchdog = undefined
+      if (this.#heard) return
       this.stop()
-      this.hooks.dead()
-    }, this.timeout)
+      this.#hooks.dead()
+    }, this.#timeout)
   }
 }

@@ -4,14 +4,14 @@
  * the last lets go.
  */
 export class Subscriptions {
-  private readonly counts = new Map<string, number>()
+  readonly #counts = new Map<string, number>()
 
   /** Take a reference on each pattern; returns those that were not subscribed before. */
   add(patterns: readonly string[]): string[] {
     const added: string[] = []
     for (const p of patterns) {
-      const n = this.counts.get(p) ?? 0
-      this.counts.set(p, n + 1)
+      const n = this.#counts.get(p) ?? 0
+      this.#counts.set(p, n + 1)
       if (n === 0) added.push(p)
     }
     return added
@@ -21,11 +21,11 @@ export class Subscriptions {
   remove(patterns: readonly string[]): string[] {
     const removed: string[] = []
     for (const p of patterns) {
-      const n = this.counts.get(p)
+      const n = this.#counts.get(p)
       if (n === undefined) continue
-      if (n > 1) this.counts.set(p, n - 1)
+      if (n > 1) this.#counts.set(p, n - 1)
       else {
-        this.counts.delete(p)
+        this.#counts.delete(p)
         removed.push(p)
       }
     }
@@ -34,6 +34,6 @@ export class Subscriptions {
 
   /** The current set, as sent in `hello` and with every poll. */
   list(): string[] {
-    return [...this.counts.keys()]
+    return [...this.#counts.keys()]
   }
 }

@@ -26,60 +26,68 @@ const OPEN = 1
 const NO_SOCKET = { readyState: 3, binaryType: 'blob', addEventListener() {}, removeEventListener() {}, close() {}, send() {} }
 
 export class WebSocketTransport {
-  private rws: ReconnectingWebSocket | undefined
+  #rws: ReconnectingWebSocket | undefined
   /** Events are handled only while an attempt is live; late events of a dropped socket are ignored. */
-  private live = false
+  #live = false
   /** Numbers the attempts: events and failures of an older one are ignored. */
-  private attempt = 0
+  #attempt = 0
+
+  readonly #WebSocketClass: WebSocketConstructor
+  readonly #hooks: SocketHooks
+  readonly #connectTimeout: number
 
   constructor(
-    private readonly WebSocketClass: WebSocketConstructor,
-    private readonly hooks: SocketHooks,
-    private readonly connectTimeout: number,
-  ) {}
+    WebSocketClass: WebSocketConstructor,
+    hooks: SocketHooks,
+    connectTimeout: number,
+  ) {
+    this.#WebSocketClass = WebSocketClass
+    this.#hooks = hooks
+    this.#connectTimeout = connectTimeout
+  }
 
   /** Start an attempt with an already resolved URL (dropping the previous socket, if any). */
   open(url: string): void {
     this.close(1000, 'reconnect')
-    const attempt = ++this.attempt
-    const current = (): boolean => this.live && this.attempt === attempt
+    const attempt = ++this.#attempt
+    const current = (): boolean => this.#live && this.#attempt === attempt
     const rws = new ReconnectingWebSocket(url, undefined, {
-      WebSocket: this.guard(current),
+      WebSocket: this.#guard(current),
       maxRetries: 0,
-      connectionTimeout: this.connectTimeout,
+      connectionTimeout: this.#connectTimeout,
       maxEnqueuedMessages: 0,
       minReconnectionDelay: 0,
     })
     rws.addEventListener('open', () => {
-      if (current()) this.hooks.open()
+      if (current()) this.#hooks.open()
     })
     rws.addEventListener('message', (e) => {
-      if (current()) this.hooks.message(e.data)
+      if (current()) this.#hooks.message(e.data)
     })
     rws.addEventListener('close', (e) => {
       if (!current()) return
-      this.live = false
+      this.#live = false
       // reconnecting-websocket turns a socket error or its open timeout into a close event of its
       // own with code 1000; report what it is: an abnormal closure (1006)
       const synthetic = e.target === rws
-      this.hooks.close(synthetic ? 1006 : e.code, (synthetic ? e.reason || 'connection failed' : e.reason) ?? '')
+      this.#hooks.close(synthetic ? 1006 : e.code, (synthetic ? e.reason || 'connection failed' : e.reason) ?? '')
     })
-    this.rws = rws
-    this.live = true
+    this.#rws = rws
+    this.#live = true
   }
 
   /** Send a frame; false when the socket is not open (nothing is queued). */
   send(frame: string): boolean {
-    if (!this.live || this.rws?.readyState !== OPEN) return false
-    this.rws.send(frame)
+    if (!this.#live || this.#rws?.readyState !== OPEN) return false
+    this.#rws.send(frame)
     return true
   }
 
   /** Drop the current socket at once; no `close` hook follows. */
   close(code = 1000, reason = ''): void {
-    this.live = false
+    this.#live = false
     try {
-      this.rws?.close(code, reason)
+      this.#rws?.close(code, reason)
     } catch {
       // a socket that never opened may refuse close codes; it is gone either way
     }
@@ -90,13 +98,13 @@ export class WebSocketTransport {
    * throw there (a malformed URL, a blocked port) would be an unhandled rejection and a silent
    * hang. This one reports it as a failed attempt instead.
    */
-  private guard(current: () => boolean): WebSocketConstructor {
-    const Socket = this.WebSocketClass
+  #guard(current: () => boolean): WebSocketConstructor {
+    const Socket = this.#WebSocketClass
     const failed = (cause: unknown): void =>
       queueMicrotask(() => {
         if (!current()) return
         this.close()
-        this.hooks.close(1006, 'could not open', cause)
+        this.#hooks.close(1006, 'could not open', cause)
       })
     return class {
       static readonly CLOSING = 2
