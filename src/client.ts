@@ -4,7 +4,7 @@
  * connection, which the registry shares between handles with the same `url` and `dedupeKey`.
  */
 import mitt, { type Emitter } from 'mitt'
-import type { Connection, ConnectionSink } from './connection.js'
+import { type Connection, type ConnectionSink, newStats } from './connection.js'
 import { RealtimeError } from './errors.js'
 import { toConfig } from './options.js'
 import { isValidPattern } from './patterns.js'
@@ -43,7 +43,6 @@ type BuiltinEmitter = Emitter<BuiltinEvents>
 
 const RESERVED: readonly string[] = ['status', 'resync', 'error', '*']
 
-const emptyStats = (): Stats => ({ messages: 0, duplicates: 0, gaps: 0, replayed: 0, resyncs: 0, reconnects: 0, rtt: null, transport: null })
 
 function describeIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): string {
   const first = issues[0]
@@ -101,7 +100,7 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
 
   /** A snapshot of the connection's counters (shared by deduplicated handles). */
   get stats(): Stats {
-    return this.#connection ? { ...this.#connection.stats } : emptyStats()
+    return this.#connection ? { ...this.#connection.stats } : newStats()
   }
 
   /** Attach to the connection (shared when `dedupe` is on) and start it if needed. Idempotent. */

@@ -6,7 +6,7 @@
  * sequence, subscriptions, transports) and this file only wires them together.
  */
 import { Backoff } from './backoff.js'
-import { RealtimeError } from './errors.js'
+import { RealtimeError, type RealtimeErrorCode, type RealtimeErrorDetails } from './errors.js'
 import { Heartbeat } from './heartbeat.js'
 import { watchBrowser } from './lifecycle.js'
 import { redactUrl } from './logger.js'
@@ -39,9 +39,12 @@ const MAX_PENDING_ACKS = 1000
 
 const encoder = /* @__PURE__ */ new TextEncoder()
 
+/** Counters at zero: a new link's, and what a handle without one reports. */
+export const newStats = (): Stats => ({ messages: 0, duplicates: 0, gaps: 0, replayed: 0, resyncs: 0, reconnects: 0, rtt: null, transport: null })
+
 export class Connection {
   status: Status = 'idle'
-  readonly stats: Stats = { messages: 0, duplicates: 0, gaps: 0, replayed: 0, resyncs: 0, reconnects: 0, rtt: null, transport: null }
+  readonly stats: Stats = newStats()
   readonly #sinks = new Set<ConnectionSink>()
   /** The handles listening to each event name (`'*'`: to every event): delivery never visits the others. */
   readonly #routes = new Map<string, Set<ConnectionSink>>()
@@ -169,7 +172,7 @@ export class Connection {
     this.#setStatus('connecting')
     this.#unwatch = watchBrowser(() => this.#wake())
     if (this.#WebSocketClass) void this.#attempt(false)
-    else if (!this.#startPolling()) this.#fail(new RealtimeError('transport', 'no WebSocket available and no pollUrl to fall back to'))
+    else if (!this.#startPolling()) this.#fail('transport', 'no WebSocket available and no pollUrl to fall back to')
   }
 
   /** Close for good: every timer, listener, socket and request is released. */
@@ -190,9 +193,16 @@ export class Connection {
     this.#onClosed()
   }
 
-  #fail(error: RealtimeError): void {
-    this.#error(error)
+  #fail(code: RealtimeErrorCode, message: string): void {
+    this.#error(code, message)
     this.#shutdown()
+  }
+
+  /** The server refused the credentials (4001, HTTP 401/403); true when that was once too often and the client stopped. */
+  #refused(): boolean {
+    if (++this.#authFailures < MAX_AUTH_FAILURES) return false
+    this.#fail('unauthorized', `the server refused the credentials ${MAX_AUTH_FAILURES} times in a row`)
+    return true
   }
 
   /** Something says the link deserves a look now (network back, page visible). */
@@ -219,7 +229,7 @@ export class Connection {
       if (typeof url !== 'string') throw new TypeError(`expected a string, got ${typeof url}`)
     } catch (cause) {
       if (id !== this.#attemptId) return
-      this.#error(new RealtimeError('transport', 'the url function failed', { cause }))
+      this.#error('transport', 'the url function failed', { cause })
       return this.#socketClosed(LINK_DEAD, 'url function failed')
     }
     if (id !== this.#attemptId || !this.#WebSocketClass) return
@@ -232,7 +242,7 @@ export class Connection {
           open: () => this.#onOpen(),
           message: (data) => this.#onFrame(data),
           close: (code, reason, cause) => {
-            if (cause !== undefined) this.#error(new RealtimeError('transport', 'could not open a WebSocket', { cause }))
+            if (cause !== undefined) this.#error('transport', 'could not open a WebSocket', { cause })
             this.#socketClosed(code, reason)
           },
         },
@@ -240,7 +250,7 @@ export class Connection {
       )
       this.#ws.open(url)
     } catch (cause) {
-      this.#error(new RealtimeError('transport', 'could not open a WebSocket', { cause }))
+      this.#error('transport', 'could not open a WebSocket', { cause })
       this.#socketClosed(LINK_DEAD, 'open failed')
     }
   }
@@ -289,13 +299,11 @@ export class Connection {
     } else this.#failures++
     let delay: number
     if (code === UNAUTHORIZED) {
-      if (++this.#authFailures >= MAX_AUTH_FAILURES) {
-        return this.#fail(new RealtimeError('unauthorized', `the server refused the credentials ${MAX_AUTH_FAILURES} times in a row (4001)`))
-      }
+      if (this.#refused()) return
       delay = this.#authFailures === 1 ? 0 : this.#backoff.next()
     } else if (code === OVER_CAPACITY) delay = this.#backoff.max()
     else {
-      if (code === PROTOCOL_ERROR) this.#error(new RealtimeError('protocol', `the server reported a protocol error (4400)${reason ? `: ${reason}` : ''}`))
+      if (code === PROTOCOL_ERROR) this.#error('protocol', `the server reported a protocol error (4400)${reason ? `: ${reason}` : ''}`)
       delay = this.#backoff.next()
     }
     if (this.#failures >= this.#config.reconnect.maxAttempts && this.#startPolling()) return
@@ -308,11 +316,11 @@ export class Connection {
 
   #onFrame(data: unknown): void {
     this.#heartbeat.seen()
-    if (typeof data !== 'string') return this.#error(new RealtimeError('invalid_message', 'binary frames are not supported'))
+    if (typeof data !== 'string') return this.#error('invalid_message', 'binary frames are not supported')
     const max = this.#config.maxMessageBytes
     if (data.length * 3 > max) {
       const bytes = data.length > max ? data.length : encoder.encode(data).length
-      if (bytes > max) return this.#error(new RealtimeError('invalid_message', `frame of ${bytes} bytes is over maxMessageBytes (${max})`))
+      if (bytes > max) return this.#error('invalid_message', `frame of ${bytes} bytes is over maxMessageBytes (${max})`)
     }
     const m = this.#config.protocol.decode(data)
     if (m !== null) this.#handle(m)
@@ -321,10 +329,10 @@ export class Connection {
   #handle(m: Inbound): void {
     switch (m.type) {
       case 'invalid':
-        this.#error(new RealtimeError('invalid_message', m.error))
+        this.#error('invalid_message', m.error)
         return m.value && this.#handle(m.value)
       case 'event':
-        if (!this.#welcomed) return this.#error(new RealtimeError('invalid_message', `event seq ${m.seq} arrived before welcome; dropped`))
+        if (!this.#welcomed) return this.#error('invalid_message', `event seq ${m.seq} arrived before welcome; dropped`)
         return this.#seq.push(m)
       case 'welcome':
         return this.#onWelcome(m.session, m.resumed, m.seq, m.heartbeat)
@@ -336,7 +344,7 @@ export class Connection {
       case 'pong':
         return this.#heartbeat.pong(m.id)
       case 'error':
-        return this.#error(new RealtimeError('server', m.message, { serverCode: m.code }))
+        return this.#error('server', m.message, { serverCode: m.code })
       case 'auth_ok':
         return
     }
@@ -381,7 +389,7 @@ export class Connection {
     if (this.#send({ type: 'ack', seq })) return
     if (this.#pendingAcks.length >= MAX_PENDING_ACKS) {
       this.#pendingAcks.shift()
-      this.#error(new RealtimeError('overflow', `more than ${MAX_PENDING_ACKS} acks waiting for a link: the oldest was dropped`))
+      this.#error('overflow', `more than ${MAX_PENDING_ACKS} acks waiting for a link: the oldest was dropped`)
     }
     this.#pendingAcks.push(seq)
   }
@@ -408,12 +416,8 @@ export class Connection {
       query: () => ({ session: this.#seq.session, after: this.#seq.last, events: this.#subs.list(), wait: polling.wait }),
       url: () => resolveUrl(pollUrl),
       result: (r, warning) => this.#onPoll(r, warning),
-      error: (e) => this.#error(e),
-      unauthorized: () => {
-        if (++this.#authFailures >= MAX_AUTH_FAILURES) {
-          this.#fail(new RealtimeError('unauthorized', `the poll endpoint refused the credentials ${MAX_AUTH_FAILURES} times in a row`))
-        }
-      },
+      error: (e) => this.#report(e),
+      unauthorized: () => this.#refused(),
       sessionLost: () => this.#log('poll session lost; starting over'),
     })
     this.#log('falling back to HTTP polling')
@@ -424,7 +428,7 @@ export class Connection {
   }
 
   #onPoll(r: PollResult, warning: string | undefined): void {
-    if (warning) this.#error(new RealtimeError('invalid_message', warning))
+    if (warning) this.#error('invalid_message', warning)
     this.#authFailures = 0
     this.stats.transport = 'polling'
     if (this.#lost) this.stats.reconnects++
@@ -475,7 +479,11 @@ export class Connection {
     for (const sink of this.#sinks) sink.status(status)
   }
 
-  #error(error: RealtimeError): void {
+  #error(code: RealtimeErrorCode, message: string, details?: RealtimeErrorDetails): void {
+    this.#report(new RealtimeError(code, message, details))
+  }
+
+  #report(error: RealtimeError): void {
     this.#log(`error ${error.code}: ${error.message}`)
     for (const sink of this.#sinks) sink.error(error)
   }
