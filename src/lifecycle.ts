@@ -11,12 +11,12 @@ export function watchBrowser(wake: () => void): () => void {
   const onVisibility = (): void => {
     if (doc?.visibilityState === 'visible') wake()
   }
-  win.addEventListener('online', wake)
-  win.addEventListener('pageshow', wake)
-  doc?.addEventListener('visibilitychange', onVisibility)
-  return () => {
-    win.removeEventListener?.('online', wake)
-    win.removeEventListener?.('pageshow', wake)
-    doc?.removeEventListener('visibilitychange', onVisibility)
+  /** Add (or remove) every listener. */
+  const listen = (method: 'addEventListener' | 'removeEventListener'): void => {
+    win[method]!('online', wake)
+    win[method]!('pageshow', wake)
+    doc?.[method]('visibilitychange', onVisibility)
   }
+  listen('addEventListener')
+  return () => listen('removeEventListener')
 }

@@ -1,35 +1,31 @@
 /** Defaults, and the settings one connection runs with. */
-import type { Logger } from './logger.js'
 import { v1Protocol } from './protocol/v1.js'
 import type { Protocol } from './protocol/types.js'
-import type { ClientOptions, UrlSource, WebSocketConstructor } from './types.js'
+import type { ClientOptions, UrlSource } from './types.js'
 
 export const DEFAULTS = {
   reconnect: { minDelay: 1000, maxDelay: 16000, factor: 2, jitter: 0.2, maxAttempts: 5, connectTimeout: 10000 },
   heartbeat: { interval: 30000, timeout: 10000 },
   polling: { interval: 30000, wait: 0, upgradeInterval: 60000 },
   replay: { timeout: 5000, maxBuffer: 1000 },
-  maxMessageBytes: 1024 * 1024,
+  maxMessageBytes: 2 ** 20,
   /** A connection that stayed up this long resets the backoff schedule, ms. */
   stableAfter: 5000,
 }
 
-export interface ConnectionConfig {
-  url: UrlSource
-  pollUrl: UrlSource | undefined
+/** The settings one connection runs with: the client options it needs, every default filled in. */
+export interface ConnectionConfig extends Pick<ClientOptions, 'url' | 'pollUrl' | 'logger' | 'WebSocket' | 'fetch'> {
   reconnect: typeof DEFAULTS.reconnect
   heartbeat: typeof DEFAULTS.heartbeat
   polling: typeof DEFAULTS.polling | false
   replay: typeof DEFAULTS.replay
   maxMessageBytes: number
   protocol: Protocol
-  logger: Logger | undefined
-  WebSocket: WebSocketConstructor | undefined
-  fetch: typeof globalThis.fetch | undefined
 }
 
+/** `value` when it is a finite number ≥ 0 (not NaN: it fails both comparisons), else `fallback`. */
 const positive = (value: number | undefined, fallback: number): number =>
-  typeof value === 'number' && value >= 0 && Number.isFinite(value) ? value : fallback
+  typeof value === 'number' && value >= 0 && value < Infinity ? value : fallback
 
 function merge<T extends Record<string, number>>(defaults: T, given: Partial<Record<keyof T, number | undefined>> | undefined): T {
   const out = { ...defaults }
@@ -44,22 +40,19 @@ export function toConfig(o: ClientOptions): ConnectionConfig {
   reconnect.minDelay = Math.max(reconnect.minDelay, 1)
   reconnect.maxDelay = Math.max(reconnect.maxDelay, reconnect.minDelay)
   const heartbeat = merge(DEFAULTS.heartbeat, o.heartbeat)
-  const polling = o.polling === false ? false : merge(DEFAULTS.polling, o.polling)
+  const polling = o.polling !== false && merge(DEFAULTS.polling, o.polling)
   // zero would mean a dead link at every ping, or a poll loop with no pause
   heartbeat.timeout ||= DEFAULTS.heartbeat.timeout
   if (polling) polling.interval ||= DEFAULTS.polling.interval
+  // the other client options (url, pollUrl, logger, WebSocket, fetch...) go through as given
   return {
-    url: o.url,
-    pollUrl: o.pollUrl,
+    ...o,
     reconnect,
     heartbeat,
     polling,
     replay: merge(DEFAULTS.replay, o.replay),
     maxMessageBytes: positive(o.maxMessageBytes, DEFAULTS.maxMessageBytes),
     protocol: o.protocol ?? v1Protocol,
-    logger: o.logger,
-    WebSocket: o.WebSocket,
-    fetch: o.fetch,
   }
 }
 

@@ -8,28 +8,22 @@ export class Subscriptions {
 
   /** Take a reference on each pattern; returns those that were not subscribed before. */
   add(patterns: readonly string[]): string[] {
-    const added: string[] = []
-    for (const p of patterns) {
+    return patterns.filter((p) => {
       const n = this.#counts.get(p) ?? 0
       this.#counts.set(p, n + 1)
-      if (n === 0) added.push(p)
-    }
-    return added
+      return n === 0
+    })
   }
 
   /** Release a reference on each pattern; returns those no one holds any more. */
   remove(patterns: readonly string[]): string[] {
-    const removed: string[] = []
-    for (const p of patterns) {
-      const n = this.#counts.get(p)
-      if (n === undefined) continue
+    return patterns.filter((p) => {
+      const n = this.#counts.get(p) ?? 0
       if (n > 1) this.#counts.set(p, n - 1)
-      else {
-        this.#counts.delete(p)
-        removed.push(p)
-      }
-    }
-    return removed
+      else this.#counts.delete(p)
+      // the last reference went (a pattern no one held is not reported)
+      return n === 1
+    })
   }
 
   /** The current set, as sent in `hello` and with every poll. */

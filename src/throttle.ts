@@ -12,11 +12,11 @@ export function throttle<A extends unknown[]>(fn: (...args: A) => void, ms: numb
   let latest: A | undefined
   const throttled = (...args: A): void => {
     latest = args
+    // `latest` is set whenever a timer runs: only `cancel()` clears it, and it clears the timer too
     timer ??= setTimeout(() => {
-      timer = undefined
-      const args = latest
-      latest = undefined
-      if (args) fn(...args)
+      const args = latest!
+      timer = latest = undefined
+      fn(...args)
     }, ms)
   }
   throttled.cancel = (): void => {

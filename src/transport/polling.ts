@@ -4,7 +4,7 @@
  * Retry-After; every request can be aborted, and `stop()` leaves no timer and no request behind.
  */
 import { Backoff, type BackoffOptions } from '../backoff.js'
-import { RealtimeError } from '../errors.js'
+import { RealtimeError, type RealtimeErrorCode } from '../errors.js'
 import type { Outbound, PollQuery, PollResult, Protocol } from '../protocol/types.js'
 
 export interface PollHooks {
@@ -31,58 +31,63 @@ export interface PollOptions extends BackoffOptions {
   connectTimeout?: number
 }
 
-/** One request under way: aborted by `now()`/`stop()`, or by its deadline (`timedOut`). */
-interface Flight {
-  readonly abort: AbortController
-  deadline: ReturnType<typeof setTimeout> | undefined
-  timedOut: boolean
-}
-
 /** Client messages waiting for the next POST, at most. */
 const MAX_OUTBOX = 100
 
 /** A long poll answered faster than this with no event did not wait: pause before the next, ms. */
 const QUICK_ANSWER = 1000
 
-/** `connectTimeout` when none is given, ms. */
-const REQUEST_TIMEOUT = 10000
-
 const encoder = /* @__PURE__ */ new TextEncoder()
 
-/** The longest delay a timer holds; a longer one fires at once (browsers and Node alike). */
-const MAX_TIMER = 2 ** 31 - 1
+/** `setTimeout`, capped at the longest delay a timer holds (a longer one would fire at once). */
+const later = (fn: () => void, ms: number): ReturnType<typeof setTimeout> => setTimeout(fn, Math.min(2 ** 31 - 1, ms))
 
 /** Whether `text` is larger than `max` bytes as UTF-8 (a UTF-16 unit is at most 3 bytes). */
 const tooLarge = (text: string, max: number): boolean =>
   text.length > max || (text.length * 3 > max && encoder.encode(text).length > max)
 
+/** 401 or 403: the server refused the credentials. */
+const denied = (status: number): boolean => status === 401 || status === 403
+
+/**
+ * A new request's controller, aborted once `ms` have passed. However it is aborted (deadline,
+ * `now()`, `stop()`, or by its owner once the request is over), its deadline goes with it.
+ */
+function fly(ms: number): AbortController {
+  const flight = new AbortController()
+  const deadline = later(() => flight.abort(), ms)
+  flight.signal.addEventListener('abort', () => clearTimeout(deadline))
+  return flight
+}
+
 /** Retry-After as ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
 export function retryAfter(header: string | null, now = Date.now()): number | undefined {
-  if (header === null || header.trim() === '') return undefined
+  if (!header?.trim()) return undefined
   const seconds = Number(header)
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
-  const date = Date.parse(header)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now
+  return Number.isNaN(ms) ? undefined : Math.max(0, ms)
 }
 
 export class Poller {
   #timer: ReturnType<typeof setTimeout> | undefined
-  /** The GET under way. */
-  #get: Flight | undefined
-  /** The POST under way. */
-  #post: Flight | undefined
+  /** The GET under way (or the last one, already over: aborting it again does nothing). */
+  #get: AbortController | undefined
+  /** The POST under way: one at a time. */
+  #post: AbortController | undefined
   #outbox: Outbound[] = []
   /** The messages of the POST under way. */
   #posted: Outbound[] = []
-  #posting = false
   #running = false
-  /** Bumped by every poll, `now()` and `stop()`: an older poll that wakes up finds it changed and quits. */
+  /**
+   * Bumped by every poll, `now()` and `stop()`: an older poll that wakes up finds it changed and
+   * quits (a stopped poller never finds its generation again: `stop()` bumps it too).
+   */
   #gen = 0
   readonly #backoff: Backoff
 
   readonly #fetchFn: typeof globalThis.fetch
   readonly #protocol: Protocol
-  readonly #options: PollOptions
+  readonly #options: Required<PollOptions>
   readonly #hooks: PollHooks
 
   constructor(
@@ -93,7 +98,7 @@ export class Poller {
   ) {
     this.#fetchFn = fetchFn
     this.#protocol = protocol
-    this.#options = options
+    this.#options = { connectTimeout: 10000, ...options }
     this.#hooks = hooks
     this.#backoff = new Backoff(options)
   }
@@ -112,128 +117,107 @@ export class Poller {
   now(): void {
     if (!this.#running) return
     this.#gen++
-    land(this.#get)
-    this.#get = undefined
+    this.#get?.abort()
     this.#schedule(0)
   }
 
   /** Queue a client message for the next POST (bounded: the oldest is dropped first). */
   send(message: Outbound): void {
-    if (this.#outbox.length >= MAX_OUTBOX) {
-      this.#outbox.shift()
-      this.#hooks.error(new RealtimeError('overflow', `poll outbox full (${MAX_OUTBOX}): oldest message dropped`))
-    }
     this.#outbox.push(message)
+    this.#trim()
     void this.#flush()
   }
 
   /** Stop polling; returns the client messages that may not have reached the server (queued or in flight). */
   stop(): Outbound[] {
     const unsent = this.#posted.concat(this.#outbox)
-    this.#posted = []
     this.#running = false
     this.#gen++
     clearTimeout(this.#timer)
-    this.#timer = undefined
-    land(this.#get)
-    land(this.#post)
-    this.#get = this.#post = undefined
+    this.#get?.abort()
+    this.#post?.abort()
+    this.#post = undefined
+    this.#posted = []
     this.#outbox = []
     return unsent
   }
 
   #schedule(ms: number): void {
     clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => void this.#poll(), ms)
+    this.#timer = later(() => void this.#poll(), ms)
   }
 
-  /** A new request's controller, aborted once `ms` have passed. */
-  #fly(ms: number): Flight {
-    const flight: Flight = { abort: new AbortController(), deadline: undefined, timedOut: false }
-    flight.deadline = setTimeout(() => {
-      flight.timedOut = true
-      flight.abort.abort()
-    }, Math.min(MAX_TIMER, ms))
-    return flight
+  /** Report a problem through the `error` hook. */
+  #error(code: RealtimeErrorCode, message: string, cause?: unknown): void {
+    this.#hooks.error(new RealtimeError(code, message, { cause }))
+  }
+
+  /** Drop the oldest queued messages past MAX_OUTBOX, and say so. */
+  #trim(): void {
+    const over = this.#outbox.length - MAX_OUTBOX
+    if (over > 0) {
+      this.#outbox.splice(0, over)
+      this.#error('overflow', `poll outbox full (${MAX_OUTBOX}): ${over} oldest dropped`)
+    }
   }
 
   async #poll(): Promise<void> {
-    this.#timer = undefined
     const gen = ++this.#gen
-    const current = (): boolean => this.#running && gen === this.#gen
-    let base: string
-    try {
-      base = await this.#hooks.url()
-    } catch (cause) {
-      this.#hooks.error(new RealtimeError('transport', 'the pollUrl function failed', { cause }))
-      return current() ? this.#retry(undefined) : undefined
-    }
-    if (!current()) return
-    const limit = this.#options.wait + (this.#options.connectTimeout ?? REQUEST_TIMEOUT)
-    const flight = (this.#get = this.#fly(limit))
-    const started = Date.now()
+    const current = (): boolean => gen === this.#gen
+    const { wait, interval, connectTimeout, maxMessageBytes } = this.#options
+    const limit = wait + connectTimeout
+    let flight: AbortController | undefined
     let res: Response | undefined
     let body: string | undefined
+    let started = 0
     try {
-      res = await this.#fetchFn(this.#protocol.pollUrl(base, this.#hooks.query()), { method: 'GET', signal: flight.abort.signal, cache: 'no-store' })
-      if (res.ok) body = await this.#read(res)
+      const base = await this.#hooks.url()
+      if (!current()) return
+      flight = this.#get = fly(limit)
+      started = Date.now()
+      res = await this.#fetchFn(this.#protocol.pollUrl(base, this.#hooks.query()), { method: 'GET', signal: flight.signal, cache: 'no-store' })
+      // an answer whose Content-Length is over the limit is not even read
+      if (res.ok && !(Number(res.headers.get('content-length')) > maxMessageBytes)) body = await res.text().catch(() => undefined)
     } catch (cause) {
-      if (current() && !flight.abort.signal.aborted) this.#hooks.error(new RealtimeError('transport', 'poll request failed', { cause }))
+      // no flight yet: it was url() that failed
+      if (current() && !flight?.signal.aborted) this.#error('transport', flight ? 'poll request failed' : 'the pollUrl function failed', cause)
     }
-    clearTimeout(flight.deadline)
+    // while its poll is still current, only the deadline can have aborted the request; aborting it
+    // now that it is over clears that deadline (and drops a body left unread)
+    const timedOut = flight?.signal.aborted
+    flight?.abort()
     if (!current()) return // stopped, or `now()` took over
-    this.#get = undefined
-    if (flight.timedOut) {
-      this.#hooks.error(new RealtimeError('transport', `poll got no complete answer within ${limit} ms`))
-      return this.#retry(undefined)
+    let after: number | undefined
+    if (timedOut) this.#error('transport', `poll timed out after ${limit} ms`)
+    else if (res && !res.ok) {
+      const { status } = res
+      if (denied(status)) this.#hooks.unauthorized()
+      else this.#error('transport', `poll answered HTTP ${status}`)
+      if (status === 429 || status === 503) after = retryAfter(res.headers.get('retry-after'))
+    } else if (res) {
+      const decoded = body === undefined || tooLarge(body, maxMessageBytes) ? null : this.#protocol.decodePoll(body)
+      if (decoded?.ok) {
+        this.#backoff.reset()
+        this.#hooks.result(decoded.value, decoded.warning)
+        // long polling goes straight on, but a server that answers at once with nothing (it ignores
+        // `wait`, or started a session) is asked at most once a second, not in a tight loop
+        const idle = decoded.value.events.length === 0 && Date.now() - started < Math.min(wait, QUICK_ANSWER)
+        if (current()) this.#schedule(wait > 0 ? (idle ? Math.min(interval, QUICK_ANSWER) : 0) : interval)
+        return void this.#flush()
+      }
+      this.#error('invalid_message', decoded ? decoded.error : 'poll response unreadable or too large')
     }
-    if (!res) return this.#retry(undefined)
-    if (!res.ok) return this.#failed(res)
-    const decoded = body === undefined ? undefined : this.#protocol.decodePoll(body)
-    if (!decoded?.ok) {
-      this.#hooks.error(new RealtimeError('invalid_message', decoded ? decoded.error : 'poll response unreadable or too large'))
-      return this.#retry(undefined)
-    }
-    this.#backoff.reset()
-    this.#hooks.result(decoded.value, decoded.warning)
-    // long polling goes straight on, but a server that answers at once with nothing (it ignores
-    // `wait`, or started a session) is asked at most once a second, not in a tight loop
-    const { wait, interval } = this.#options
-    const idle = decoded.value.events.length === 0 && Date.now() - started < Math.min(wait, QUICK_ANSWER)
-    if (current()) this.#schedule(wait > 0 ? (idle ? Math.min(interval, QUICK_ANSWER) : 0) : interval)
-    void this.#flush()
-  }
-
-  async #read(res: Response): Promise<string | undefined> {
-    const length = Number(res.headers.get('content-length'))
-    if (length > this.#options.maxMessageBytes) return undefined
-    try {
-      const text = await res.text()
-      return tooLarge(text, this.#options.maxMessageBytes) ? undefined : text
-    } catch {
-      return undefined
-    }
-  }
-
-  #failed(res: Response): void {
-    if (res.status === 401 || res.status === 403) this.#hooks.unauthorized()
-    else this.#hooks.error(new RealtimeError('transport', `poll answered HTTP ${res.status}`))
-    const wait = res.status === 429 || res.status === 503 ? retryAfter(res.headers.get('retry-after')) : undefined
-    this.#retry(wait)
-  }
-
-  #retry(wait: number | undefined): void {
-    if (this.#running) this.#schedule(Math.min(MAX_TIMER, Math.max(wait ?? 0, this.#backoff.next())))
+    // every failure backs off (at least as long as Retry-After asks); the hooks may have stopped us
+    if (current()) this.#schedule(Math.max(after ?? 0, this.#backoff.next()))
   }
 
   /** POST what is queued, one request at a time; keep it for the next try on failure. */
   async #flush(): Promise<void> {
     const session = this.#hooks.query().session
-    if (this.#posting || !this.#running || session === null || this.#outbox.length === 0) return
-    this.#posting = true
+    if (this.#post || !this.#running || session === null || this.#outbox.length === 0) return
     const batch = (this.#posted = this.#outbox)
     this.#outbox = []
-    const flight = (this.#post = this.#fly(this.#options.connectTimeout ?? REQUEST_TIMEOUT))
+    const flight = (this.#post = fly(this.#options.connectTimeout))
     let res: Response | undefined
     try {
       const base = await this.#hooks.url()
@@ -242,37 +226,24 @@ export class Poller {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: this.#protocol.encodePost(session, batch),
-          signal: flight.abort.signal,
+          signal: flight.signal,
         })
       }
     } catch {
       // a failing url() is reported by the GET loop; a failed or timed-out POST is kept for the next try below
     }
-    clearTimeout(flight.deadline)
-    this.#posting = false
-    if (this.#post !== flight || !this.#running) return // stopped: what was queued is dropped
+    flight.abort() // clears the deadline
+    if (this.#post !== flight) return // stopped: what was queued is dropped
     this.#post = undefined
     this.#posted = []
     if (res?.status === 404) {
       this.#hooks.sessionLost()
-      return this.now()
+      this.now()
+    } else if (res?.ok) void this.#flush()
+    else {
+      if (res && denied(res.status)) this.#hooks.unauthorized()
+      this.#outbox = batch.concat(this.#outbox)
+      this.#trim()
     }
-    if (!res?.ok) {
-      if (res && (res.status === 401 || res.status === 403)) this.#hooks.unauthorized()
-      const kept = batch.concat(this.#outbox)
-      if (kept.length > MAX_OUTBOX) {
-        this.#hooks.error(new RealtimeError('overflow', `poll outbox full (${MAX_OUTBOX}): ${kept.length - MAX_OUTBOX} oldest messages dropped`))
-      }
-      this.#outbox = kept.slice(-MAX_OUTBOX)
-      return
-    }
-    if (this.#outbox.length > 0) void this.#flush()
   }
-}
-
-/** End a request: clear its deadline and abort it if it is still under way. */
-function land(flight: Flight | undefined): void {
-  if (!flight) return
-  clearTimeout(flight.deadline)
-  flight.abort.abort()
 }

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { RealtimeError } from '../../src/errors.js'
 import type { Outbound, PollQuery, PollResult } from '../../src/protocol/types.js'
 import { v1Protocol } from '../../src/protocol/v1.js'
-import { Poller, type PollOptions, retryAfter } from '../../src/transport/polling.js'
+import { type PollHooks, Poller, type PollOptions, retryAfter } from '../../src/transport/polling.js'
 
 const BASE = 'https://api.test/api/events'
 const FIRST_URL = `${BASE}?session=s1&after=41&events=alert%2Cincident.*`
@@ -37,7 +37,7 @@ const json = (body: unknown, init: ResponseInit = {}): Response =>
 const answer = (seq: number, events: number[] = [], session = 's1'): Response =>
   json({ session, resumed: true, seq, events: events.map((s) => ({ type: 'event', seq: s, event: 'alert', data: { n: s } })) })
 
-function setup(options: Partial<PollOptions> = {}, query: Partial<PollQuery> = {}) {
+function setup(options: Partial<PollOptions> = {}, query: Partial<PollQuery> = {}, hooks: Partial<PollHooks> = {}) {
   const f = fakeFetch()
   const q: PollQuery = { session: 's1', after: 41, events: ['alert', 'incident.*'], wait: 0, ...query }
   const results: PollResult[] = []
@@ -61,6 +61,7 @@ function setup(options: Partial<PollOptions> = {}, query: Partial<PollQuery> = {
       error: (e) => errors.push(e),
       unauthorized: () => unauthorized++,
       sessionLost: () => sessionLost++,
+      ...hooks,
     },
   )
   return {
@@ -335,6 +336,16 @@ describe('Poller: the GET loop', () => {
     expect(t.gets()).toHaveLength(1)
   })
 
+  it('an interval beyond what a timer can hold still waits instead of polling at once', async () => {
+    const t = setup({ interval: 2 ** 31 + 1000 })
+    t.poller.start()
+    await settle()
+    t.gets()[0]!.resolve(answer(41))
+    await settle()
+    await vi.advanceTimersByTimeAsync(60 * 60 * 1000)
+    expect(t.gets()).toHaveLength(1)
+  })
+
   it.each([401, 403])('%i calls unauthorized (no error event) and backs off', async (status) => {
     const t = setup()
     t.poller.start()
@@ -405,7 +416,7 @@ describe('Poller: deadlines', () => {
     expect(t.errors).toEqual([])
     await vi.advanceTimersByTimeAsync(1)
     expect(first.signal.aborted).toBe(true)
-    expect(t.errors.map((e) => [e.code, e.message])).toEqual([['transport', 'poll got no complete answer within 10000 ms']])
+    expect(t.errors.map((e) => [e.code, e.message])).toEqual([['transport', 'poll timed out after 10000 ms']])
     await expectNextGetAfter(t, 1000)
   })
 
@@ -421,7 +432,7 @@ describe('Poller: deadlines', () => {
     expect(t.gets()).toHaveLength(2)
     await vi.advanceTimersByTimeAsync(30000)
     expect(t.gets()[1]!.signal.aborted).toBe(true)
-    expect(t.errors.map((e) => e.message)).toEqual(['poll got no complete answer within 30000 ms'])
+    expect(t.errors.map((e) => e.message)).toEqual(['poll timed out after 30000 ms'])
   })
 
   it('the deadline also covers a body that stops half way', async () => {
@@ -441,7 +452,7 @@ describe('Poller: deadlines', () => {
     await settle()
     expect(t.errors).toEqual([])
     await vi.advanceTimersByTimeAsync(6000)
-    expect(t.errors.map((e) => e.message)).toEqual(['poll got no complete answer within 10000 ms'])
+    expect(t.errors.map((e) => e.message)).toEqual(['poll timed out after 10000 ms'])
     expect(t.results).toEqual([])
     await expectNextGetAfter(t, 1000)
   })
@@ -586,6 +597,18 @@ describe('Poller: now() and stop()', () => {
     t.gets()[0]!.reject(new TypeError('fetch failed'))
     await settle()
     t.poller.stop()
+    expect(vi.getTimerCount()).toBe(0)
+    await vi.advanceTimersByTimeAsync(60000)
+    expect(t.calls).toHaveLength(1)
+  })
+
+  it('an error hook that stops the poller (an app closing the client) leaves no retry timer behind', async () => {
+    const t = setup({}, {}, { error: () => t.poller.stop() })
+    t.poller.start()
+    await settle()
+    t.gets()[0]!.reject(new TypeError('fetch failed'))
+    await settle()
+    expect(t.poller.active).toBe(false)
     expect(vi.getTimerCount()).toBe(0)
     await vi.advanceTimersByTimeAsync(60000)
     expect(t.calls).toHaveLength(1)
@@ -761,7 +784,7 @@ describe('Poller: the POST of client messages', () => {
     await settle()
     for (let seq = 1; seq <= 101; seq++) t.poller.send({ type: 'ack', seq })
     expect(t.errors.map((e) => e.code)).toEqual(['overflow'])
-    expect(t.errors[0]!.message).toBe('poll outbox full (100): oldest message dropped')
+    expect(t.errors[0]!.message).toBe('poll outbox full (100): 1 oldest dropped')
     t.q.session = 's1'
     t.gets()[0]!.resolve(answer(41))
     await settle()
@@ -781,7 +804,7 @@ describe('Poller: the POST of client messages', () => {
     expect(t.errors).toEqual([])
     t.posts()[0]!.resolve(new Response('', { status: 500 }))
     await settle()
-    expect(t.errors.map((e) => [e.code, e.message])).toEqual([['overflow', 'poll outbox full (100): 1 oldest messages dropped']])
+    expect(t.errors.map((e) => [e.code, e.message])).toEqual([['overflow', 'poll outbox full (100): 1 oldest dropped']])
     t.gets()[0]!.resolve(answer(41))
     await settle()
     const messages = JSON.parse(String(t.posts()[1]!.init.body)).messages as { seq: number }[]
