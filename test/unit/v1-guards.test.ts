@@ -5,7 +5,8 @@
  *   - the guard drops `v` from `welcome` (the client has no use for it; the schema keeps it);
  *   - the guard removes every own `__proto__` key and says so in `warning` (the schema keeps it).
  * An `event` without `data` carries `data: undefined` from the guard and no `data` key from the
- * schema; both mean the same to the app.
+ * schema; both mean the same to the app. A frame the schema rejects gets an error that names its
+ * type and a field the schema finds wrong.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -88,6 +89,25 @@ function expectedDecode(frame: string): Decoded<Inbound> | 'error' {
   return hasProtoKey(json) ? { ok: true, value: value as Inbound, warning: FRAME_WARNING } : { ok: true, value: value as Inbound }
 }
 
+/**
+ * The fields the schema finds wrong in `json`: `decode` must name the type and one of them, as
+ * `invalid "<type>" message: "<field>" must be ...`. Null when the frame is not a JSON object
+ * with a known type (no field to name).
+ */
+function wrongFields(frame: string): string[] | null {
+  let json: unknown
+  try {
+    json = JSON.parse(frame)
+  } catch {
+    return null
+  }
+  if (!isObj(json) || !(KNOWN_TYPES as readonly unknown[]).includes(json.type)) return null
+  const parsed = serverMessage.safeParse(json)
+  return parsed.success ? null : parsed.error.issues.map((issue) => String(issue.path[0]))
+}
+
+const FIELD_ERROR = /^invalid "([a-z_]+)" message: "([a-z]+)" must be (an? [a-z -]+)$/
+
 /** decode(frame) agrees with the schema; returns whether it was accepted. */
 function checkFrame(frame: string): 'ok' | 'error' | 'null' {
   let got: Decoded<Inbound> | undefined
@@ -98,6 +118,12 @@ function checkFrame(frame: string): 'ok' | 'error' | 'null' {
     const error = (got as { error: unknown }).error
     expect(typeof error, frame).toBe('string')
     expect((error as string).length, frame).toBeLessThan(200)
+    const fields = wrongFields(frame)
+    if (fields) {
+      const [, type, field] = FIELD_ERROR.exec(error as string) ?? []
+      expect(type, `${frame} -> ${String(error)}`).toBe((JSON.parse(frame) as Obj).type)
+      expect(fields, `${frame} -> ${String(error)}`).toContain(field)
+    }
     return 'error'
   }
   expect(got, frame).toStrictEqual(want)
@@ -127,7 +153,16 @@ function checkPoll(body: string): 'ok' | 'error' {
   const want = expectedPoll(body)
   if (want === 'error') {
     expect(got, body).toMatchObject({ ok: false })
-    expect(typeof (got as { error: unknown }).error, body).toBe('string')
+    const error = (got as { error: unknown }).error
+    expect(typeof error, body).toBe('string')
+    const [, field] = /^invalid poll response: "([a-z]+)" must be an? [a-z -]+$/.exec(error as string) ?? []
+    if (field !== undefined) {
+      // a field of the answer itself: the schema finds that very field wrong
+      const issues = pollResponse.safeParse(JSON.parse(body)).error?.issues ?? []
+      expect(issues.map((issue) => issue.path.length === 1 && issue.path[0]), `${body} -> ${String(error)}`).toContain(field)
+    } else {
+      expect(error, body).toMatch(/^(poll response is not a JSON object|invalid event in poll response: .+)$/)
+    }
     return 'error'
   }
   expect(got, body).toStrictEqual(want)
@@ -277,6 +312,24 @@ describe('v1 decode: the guards agree with the zod schemas', () => {
       error: 'invalid "welcome" message: "heartbeat" must be a positive number',
     })
     expect(decodeFrame('{"type":"ping","id":null}')).toStrictEqual({ ok: false, error: 'invalid "ping" message: "id" must be a number or a string' })
+    // every field of every type is named on its own, with what it must be
+    const errors: [string, string][] = [
+      ['{"type":"welcome","session":1,"resumed":true,"seq":1}', 'invalid "welcome" message: "session" must be a string'],
+      ['{"type":"welcome","session":"s","resumed":1,"seq":1}', 'invalid "welcome" message: "resumed" must be a boolean'],
+      ['{"type":"welcome","session":"s","resumed":true,"seq":1.5}', 'invalid "welcome" message: "seq" must be a non-negative integer'],
+      ['{"type":"welcome","v":"1","session":"s","resumed":true,"seq":1}', 'invalid "welcome" message: "v" must be a number'],
+      ['{"type":"event","event":"a"}', 'invalid "event" message: "seq" must be a non-negative integer'],
+      ['{"type":"event","seq":1,"event":null}', 'invalid "event" message: "event" must be a string'],
+      ['{"type":"event","seq":1,"event":"a","ts":"1"}', 'invalid "event" message: "ts" must be a number'],
+      ['{"type":"event","seq":1,"event":"a","ack":1}', 'invalid "event" message: "ack" must be a boolean'],
+      ['{"type":"replay_failed","after":-1,"seq":1}', 'invalid "replay_failed" message: "after" must be a non-negative integer'],
+      ['{"type":"replay_failed","after":1}', 'invalid "replay_failed" message: "seq" must be a non-negative integer'],
+      ['{"type":"pong","id":[]}', 'invalid "pong" message: "id" must be a number or a string'],
+      ['{"type":"auth_ok","expires":null}', 'invalid "auth_ok" message: "expires" must be a number'],
+      ['{"type":"error","message":"m"}', 'invalid "error" message: "code" must be a string'],
+      ['{"type":"error","code":"c","message":false}', 'invalid "error" message: "message" must be a string'],
+    ]
+    for (const [frame, error] of errors) expect(decodeFrame(frame), frame).toStrictEqual({ ok: false, error })
   })
 
   it('numbers that JSON turns into Infinity are rejected, as the schema does', () => {
@@ -457,6 +510,19 @@ describe('v1 decodePoll: the guard agrees with the pollResponse schema', () => {
       },
     })
     expect(checkPoll(body)).toBe('ok')
+  })
+
+  it('reports what is wrong, in words fit for an error event', () => {
+    const errors: [string, string][] = [
+      ['[]', 'poll response is not a JSON object'],
+      ['{"resumed":true,"seq":3,"events":[]}', 'invalid poll response: "session" must be a string'],
+      ['{"session":"s","resumed":"yes","seq":3,"events":[]}', 'invalid poll response: "resumed" must be a boolean'],
+      ['{"session":"s","resumed":true,"seq":-3,"events":[]}', 'invalid poll response: "seq" must be a non-negative integer'],
+      ['{"session":"s","resumed":true,"seq":3,"events":{}}', 'invalid poll response: "events" must be an array'],
+      ['{"session":"s","resumed":true,"seq":3,"events":[{"type":"event","seq":1}]}', 'invalid event in poll response: "event" must be a string'],
+      ['{"session":"s","resumed":true,"seq":3,"events":[{"type":"ping","id":1}]}', 'invalid event in poll response: not an event message'],
+    ]
+    for (const [body, error] of errors) expect(v1Protocol.decodePoll(body), body).toStrictEqual({ ok: false, error })
   })
 
   it('corpus', () => {
