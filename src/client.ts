@@ -11,7 +11,7 @@ import { isValidPattern } from './patterns.js'
 import type { InboundEvent } from './protocol/types.js'
 import { acquire } from './registry.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
-import { throttle } from './throttle.js'
+import { type Throttled, throttle } from './throttle.js'
 import type { BuiltinEvents, ClientOptions, EventMeta, EventSchemas, ResyncInfo, Stats, Status, ThrottleOptions } from './types.js'
 
 /** The data type of event `K`, as its schema outputs it. */
@@ -43,6 +43,12 @@ type BuiltinEmitter = Emitter<BuiltinEvents>
 
 const RESERVED: readonly string[] = ['status', 'resync', 'error', '*']
 
+/** Remove `item` from `list`; false when it was not there. */
+function remove<T>(list: T[], item: T): boolean {
+  const i = list.indexOf(item)
+  if (i >= 0) list.splice(i, 1)
+  return i >= 0
+}
 
 function describeIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): string {
   const first = issues[0]
@@ -61,13 +67,15 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
    * names this handle listens to, so an event reaches only the handles that want it.
    */
   private readonly listeners = new Map<string, readonly Listener[]>()
-  private readonly builtin: BuiltinEmitter = mitt()
-  readonly #schemas = new Map<string, StandardSchemaV1>()
+  /** Listeners of `status`, `resync` and `error`; made by the first of them (many handles never have one). */
+  private builtin: BuiltinEmitter | undefined
+  /** Event schemas by name; none when `events` names none. */
+  readonly #schemas: Map<string, StandardSchemaV1> | undefined
   /** This handle's `subscribe()` calls, each released by its own undo function. */
-  readonly #grants = new Set<readonly string[]>()
-  readonly #throttles = new Set<{ cancel(): void }>()
+  readonly #grants: (readonly string[])[] = []
+  readonly #throttles: Throttled<Parameters<Listener>>[] = []
+  /** This handle as its connection sees it. */
   readonly #sink: ConnectionSink
-
   readonly #options: RealtimeOptions<S>
 
   /**
@@ -79,15 +87,16 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
     if (typeof options?.url !== 'string' && typeof options?.url !== 'function') {
       throw new TypeError('RealtimeClient: `url` must be a string or a function returning one')
     }
-    for (const [name, schema] of Object.entries(options.events ?? {})) {
+    const schemas = Object.entries(options.events ?? {})
+    for (const [name] of schemas) {
       if (RESERVED.includes(name)) throw new TypeError(`RealtimeClient: "${name}" is reserved and cannot have a schema`)
-      this.#schemas.set(name, schema)
     }
-    this.#sink = {
-      status: (status) => this.#setState(status),
-      event: (event) => this.#dispatch(event),
-      resync: (info: ResyncInfo) => this.#emitBuiltin('resync', info),
-      error: (error) => this.#emitBuiltin('error', error),
+    this.#schemas = schemas.length > 0 ? new Map(schemas) : undefined
+    this.#sink = (kind, value) => {
+      if (kind === 'event') this.#dispatch(value as InboundEvent)
+      else if (kind === 'status') this.#setState(value as Status)
+      else if (kind === 'resync') this.#emitBuiltin('resync', value as ResyncInfo)
+      else this.#emitBuiltin('error', value as RealtimeError)
     }
     if (options.subscribe) this.subscribe(options.subscribe)
     if (options.autoConnect !== false) this.connect()
@@ -118,6 +127,7 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
   /** Release this handle: its subscriptions and pending throttled calls. The shared link closes with its last handle. */
   close(): void {
     for (const t of this.#throttles) t.cancel()
+    this.#throttles.length = 0
     this.#release()
     this.#setState('closed')
   }
@@ -144,10 +154,10 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
       return false
     })
     if (valid.length === 0) return () => {}
-    this.#grants.add(valid)
+    this.#grants.push(valid)
     this.#connection?.subscribe(valid)
     return () => {
-      if (this.#grants.delete(valid)) this.#connection?.unsubscribe(valid)
+      if (remove(this.#grants, valid)) this.#connection?.unsubscribe(valid)
     }
   }
 
@@ -166,20 +176,21 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
       const name = event as keyof BuiltinEvents
       const h = handler as (value: unknown) => void
       const safe = (value: unknown): void => this.#call(() => h(value), name !== 'error')
-      this.builtin.on(name, safe)
-      return () => this.builtin.off(name, safe)
+      const builtin = (this.builtin ??= mitt())
+      builtin.on(name, safe)
+      return () => builtin.off(name, safe)
     }
     const h = handler as unknown as Listener
     const safe: Listener = (data, meta) => this.#call(() => h(data, meta), true)
     const t = options?.throttle ? throttle(safe, options.throttle) : undefined
-    if (t) this.#throttles.add(t)
+    if (t) this.#throttles.push(t)
     const run = t ?? safe
     const before = this.listeners.get(event)
     this.listeners.set(event, before ? [...before, run] : [run])
     if (!before) this.#connection?.route(this.#sink, event, true)
     return () => {
       t?.cancel()
-      if (t) this.#throttles.delete(t)
+      if (t) remove(this.#throttles, t)
       const list = this.listeners.get(event)
       if (!list?.includes(run)) return
       const rest = list.filter((l) => l !== run)
@@ -202,7 +213,7 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
   }
 
   #emitBuiltin<K extends keyof BuiltinEvents>(name: K, value: BuiltinEvents[K]): void {
-    this.builtin.emit(name, value)
+    this.builtin?.emit(name, value)
   }
 
   /** Run app code; what it throws becomes an `error` event (and never loops through `error` itself). */
@@ -220,7 +231,7 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
     const any = this.listeners.get('*')
     if (!named && !any) return
     let data = e.data
-    const schema = this.#schemas.get(e.event)
+    const schema = this.#schemas?.get(e.event)
     if (schema) {
       let result: ReturnType<StandardSchemaV1['~standard']['validate']>
       try {

@@ -18,13 +18,16 @@ import { Poller } from './transport/polling.js'
 import { WebSocketTransport } from './transport/websocket.js'
 import type { ResyncInfo, Stats, Status, WebSocketConstructor } from './types.js'
 
-/** What a connection tells each of its handles. */
-export interface ConnectionSink {
-  status(status: Status): void
-  event(event: InboundEvent): void
-  resync(info: ResyncInfo): void
-  error(error: RealtimeError): void
+/** What a connection tells its handles, by kind. */
+export interface SinkMessages {
+  status: Status
+  event: InboundEvent
+  resync: ResyncInfo
+  error: RealtimeError
 }
+
+/** A handle as its connection sees it: one function (a handle holds one, not one per kind). */
+export type ConnectionSink = <K extends keyof SinkMessages>(kind: K, value: SinkMessages[K]) => void
 
 /** Close codes with a meaning of their own (PROTOCOL.md). */
 const UNAUTHORIZED = 4001
@@ -92,7 +95,7 @@ export class Connection {
         requestReplay: (after) => (this.#poller?.active ? this.#poller.now() : this.#sendSocket({ type: 'replay', after })),
         resync: (info) => {
           this.#log(`resync ${info.reason} from ${info.from}`)
-          for (const sink of this.#sinks) sink.resync(info)
+          for (const sink of this.#sinks) sink('resync', info)
         },
       },
       config.replay,
@@ -114,7 +117,7 @@ export class Connection {
     // A fresh link starts at once (its status reaches this sink from there); reporting `idle`
     // first would flash `closed → idle → connecting` on a handle that connects again.
     if (this.status === 'idle') this.#start()
-    else sink.status(this.status)
+    else sink('status', this.status)
   }
 
   /** A handle starts or stops listening to event `name` (`'*'`: every event). */
@@ -380,8 +383,8 @@ export class Connection {
     this.stats.messages++
     const named = this.#routes.get(event.event)
     const any = this.#routes.get('*')
-    if (named) for (const sink of named) sink.event(event)
-    if (any) for (const sink of any) if (!named?.has(sink)) sink.event(event)
+    if (named) for (const sink of named) sink('event', event)
+    if (any) for (const sink of any) if (!named?.has(sink)) sink('event', event)
     if (event.ack) this.#ack(event.seq)
   }
 
@@ -476,7 +479,7 @@ export class Connection {
     if (status === this.status) return
     this.status = status
     this.#log(`status ${status}`)
-    for (const sink of this.#sinks) sink.status(status)
+    for (const sink of this.#sinks) sink('status', status)
   }
 
   #error(code: RealtimeErrorCode, message: string, details?: RealtimeErrorDetails): void {
@@ -485,7 +488,7 @@ export class Connection {
 
   #report(error: RealtimeError): void {
     this.#log(`error ${error.code}: ${error.message}`)
-    for (const sink of this.#sinks) sink.error(error)
+    for (const sink of this.#sinks) sink('error', error)
   }
 
   #log(message: string): void {

@@ -76,6 +76,6 @@ export { sharedConnectionCount }
  * private; leak checks read them here, in one place, so a change of representation changes one file.
  */
 export function listenersLeft<S extends EventSchemas>(client: RealtimeClient<S>): unknown[] {
-  const internals = client as unknown as { listeners: Map<string, unknown[]>; builtin: { all: Map<string, unknown[]> } }
-  return [...internals.listeners.values(), ...internals.builtin.all.values()].flat()
+  const internals = client as unknown as { listeners: Map<string, unknown[]>; builtin?: { all: Map<string, unknown[]> } }
+  return [...internals.listeners.values(), ...(internals.builtin?.all.values() ?? [])].flat()
 }
