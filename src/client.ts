@@ -175,13 +175,26 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
     if (RESERVED.includes(event) && event !== '*') {
       const name = event as keyof BuiltinEvents
       const h = handler as (value: unknown) => void
-      const safe = (value: unknown): void => this.#call(() => h(value), name !== 'error')
+      const safe = (value: unknown): void => {
+        try {
+          h(value)
+        } catch (cause) {
+          // an `error` listener that throws is not reported through `error` again
+          if (name !== 'error') this.#threw(cause)
+        }
+      }
       const builtin = (this.builtin ??= mitt())
       builtin.on(name, safe)
       return () => builtin.off(name, safe)
     }
     const h = handler as unknown as Listener
-    const safe: Listener = (data, meta) => this.#call(() => h(data, meta), true)
+    const safe: Listener = (data, meta) => {
+      try {
+        h(data, meta)
+      } catch (cause) {
+        this.#threw(cause)
+      }
+    }
     const t = options?.throttle ? throttle(safe, options.throttle) : undefined
     if (t) this.#throttles.push(t)
     const run = t ?? safe
@@ -216,13 +229,9 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
     this.builtin?.emit(name, value)
   }
 
-  /** Run app code; what it throws becomes an `error` event (and never loops through `error` itself). */
-  #call(fn: () => void, report: boolean): void {
-    try {
-      fn()
-    } catch (cause) {
-      if (report) this.#emitBuiltin('error', new RealtimeError('listener', 'an event listener threw', { cause }))
-    }
+  /** An app listener threw: an `error` event says so, and delivery goes on. */
+  #threw(cause: unknown): void {
+    this.#emitBuiltin('error', new RealtimeError('listener', 'an event listener threw', { cause }))
   }
 
   /** Validate (only when someone listens) and hand an event to this handle's listeners. */

@@ -50,7 +50,7 @@ export class Connection {
   readonly stats: Stats = newStats()
   readonly #sinks = new Set<ConnectionSink>()
   /** The handles listening to each event name (`'*'`: to every event): delivery never visits the others. */
-  readonly #routes = new Map<string, Set<ConnectionSink>>()
+  readonly #routes = new Map<string, readonly ConnectionSink[]>()
   readonly #subs = new Subscriptions()
   readonly #seq: Sequencer
   readonly #heartbeat: Heartbeat
@@ -122,11 +122,11 @@ export class Connection {
 
   /** A handle starts or stops listening to event `name` (`'*'`: every event). */
   route(sink: ConnectionSink, name: string, on: boolean): void {
-    let set = this.#routes.get(name)
-    if (on) {
-      if (!set) this.#routes.set(name, (set = new Set()))
-      set.add(sink)
-    } else if (set?.delete(sink) && set.size === 0) this.#routes.delete(name)
+    // lists are replaced, never changed: a delivery under way keeps the list it started with
+    const list = this.#routes.get(name) ?? []
+    const next = on ? (list.includes(sink) ? list : [...list, sink]) : list.filter((s) => s !== sink)
+    if (next.length > 0) this.#routes.set(name, next)
+    else this.#routes.delete(name)
   }
 
   /** A handle lets go of its patterns and leaves; the link closes with the last one (sending no `unsubscribe` then). */
@@ -384,7 +384,7 @@ export class Connection {
     const named = this.#routes.get(event.event)
     const any = this.#routes.get('*')
     if (named) for (const sink of named) sink('event', event)
-    if (any) for (const sink of any) if (!named?.has(sink)) sink('event', event)
+    if (any) for (const sink of any) if (!named?.includes(sink)) sink('event', event)
     if (event.ack) this.#ack(event.seq)
   }
 

@@ -38,6 +38,7 @@ export class Heartbeat {
 
   /** Any inbound frame: the link is alive. Called for every frame, so it only takes notes. */
   seen(): void {
+    if (this.#tick === undefined) return // not running: nothing reads the notes
     this.#lastSeen = Date.now()
     this.#heard = true
   }
