@@ -21,12 +21,12 @@
  *
  * It runs the built package (dist/index.js, dist/server.js), as an application would.
  */
-import { type ChildProcess, fork } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { SourceMap } from 'node:module'
 import { cpus, platform, release, totalmem } from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
+import { Child, type Message } from '../child.ts'
 
 type ServerKind = 'wirefeed' | 'ws' | 'socket.io'
 
@@ -65,8 +65,6 @@ const ALL_SIZES: Size[] = [
   { bytes: 20_000, label: '~20 KB', count: 2_000, warm: 500 },
 ]
 
-/** Longest one client run may take, ms. */
-const RUN_TIMEOUT = 60_000
 /** Pause between the warm-up and the measured burst, ms. */
 const SETTLE = 30
 /** Whether clients can be stopped while their server queues a burst (POSIX signals). */
@@ -115,74 +113,6 @@ for (const file of ['dist/index.js', 'dist/server.js']) {
 
 // ---- child processes ----
 
-type Message = { type: string } & Record<string, unknown>
-
-/** A forked process whose IPC messages can be awaited in order. */
-class Child {
-  readonly process: ChildProcess
-  private readonly inbox: Message[] = []
-  private waiter: { type: string; resolve: (m: Message) => void; reject: (e: Error) => void } | undefined
-  private exited: Error | undefined
-  readonly name: string
-
-  constructor(name: string, script: string, argv: string[], env: Record<string, string> = {}) {
-    this.name = name
-    this.process = fork(here(script), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json', env: { ...process.env, ...env } })
-    this.process.on('message', (m: Message) => {
-      this.inbox.push(m)
-      this.deliver()
-    })
-    this.process.on('exit', (code, signal) => {
-      this.exited = new Error(`${this.name} exited (${signal ?? code}) while the harness waited for it`)
-      this.deliver()
-    })
-  }
-
-  private deliver(): void {
-    const w = this.waiter
-    if (!w) return
-    const i = this.inbox.findIndex((m) => m.type === w.type)
-    if (i >= 0) {
-      this.waiter = undefined
-      w.resolve(this.inbox.splice(i, 1)[0]!)
-    } else if (this.exited) {
-      this.waiter = undefined
-      w.reject(this.exited)
-    }
-  }
-
-  /** The next message of this type (messages of other types are kept). */
-  next(type: string, timeout = RUN_TIMEOUT): Promise<Message> {
-    return new Promise<Message>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiter = undefined
-        reject(new Error(`${this.name}: no "${type}" within ${timeout} ms`))
-      }, timeout)
-      this.waiter = {
-        type,
-        resolve: (m) => {
-          clearTimeout(timer)
-          resolve(m)
-        },
-        reject: (e) => {
-          clearTimeout(timer)
-          reject(e)
-        },
-      }
-      this.deliver()
-    })
-  }
-
-  send(message: Message): void {
-    this.process.send(message)
-  }
-
-  /** Resolves once the process has exited. */
-  exit(): Promise<void> {
-    if (this.process.exitCode !== null || this.process.signalCode !== null) return Promise.resolve()
-    return new Promise((resolve) => this.process.once('exit', () => resolve()))
-  }
-}
 
 interface Sample {
   /** Client CPU per event, µs. */
@@ -198,7 +128,7 @@ interface Server {
 }
 
 async function startServer(contender: Contender): Promise<Server> {
-  const child = new Child(`server for ${contender.id}`, './server.ts', [contender.server, SIZES.map((s) => s.bytes).join(',')])
+  const child = new Child(`server for ${contender.id}`, here('./server.ts'), [contender.server, SIZES.map((s) => s.bytes).join(',')])
   const m = await child.next('listening', 30_000)
   return { child, url: m.url as string, frames: m.frames as Record<string, number> }
 }
@@ -207,7 +137,7 @@ async function startServer(contender: Contender): Promise<Server> {
 async function runOnce(contender: Contender, server: Server, size: Size): Promise<Sample> {
   const env: Record<string, string> = { WIREFEED_BENCH_SOCKET_IO: pathToFileURL(SOCKET_IO_BUNDLE).href }
   if (profile) env.WIREFEED_BENCH_PROFILE = PROFILES
-  const client = new Child(`client ${contender.id}`, './client.ts', [contender.id, server.url, String(size.warm), String(size.count)], env)
+  const client = new Child(`client ${contender.id}`, here('./client.ts'), [contender.id, server.url, String(size.warm), String(size.count)], { env })
   /**
    * The client is stopped (SIGSTOP) while its server serialises and queues a burst, and continued
    * once the whole burst is queued: every client then reads from a socket that always has data,

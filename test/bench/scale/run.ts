@@ -23,10 +23,10 @@
  * `<!-- scale:end -->` of BENCHMARKS.md (full runs only: `--quick` is a smoke run and `--only`
  * runs a part; those write nothing unless given `--write`; `--no-write` never writes).
  */
-import { type ChildProcess, fork } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, platform, release, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { Child, type Message } from '../child.ts'
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url))
 const ROOT = here('../../../')
@@ -81,80 +81,6 @@ const PAUSE = platform() !== 'win32'
 
 // ---- child processes ----
 
-type Message = { type: string } & Record<string, unknown>
-
-/** A forked process whose IPC messages can be awaited in order, by type. */
-class Child {
-  readonly process: ChildProcess
-  private readonly inbox: Message[] = []
-  private waiter: { type: string; resolve: (m: Message) => void; reject: (e: Error) => void } | undefined
-  private exited: Error | undefined
-  readonly name: string
-
-  constructor(name: string, script: string, argv: string[], execArgv: string[] = []) {
-    this.name = name
-    this.process = fork(here(script), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json', execArgv })
-    this.process.on('message', (m: Message) => {
-      this.inbox.push(m)
-      this.deliver()
-    })
-    this.process.on('exit', (code, signal) => {
-      this.exited = new Error(`${this.name} exited (${signal ?? code}) while the harness waited for it`)
-      this.deliver()
-    })
-  }
-
-  private deliver(): void {
-    const w = this.waiter
-    if (!w) return
-    const i = this.inbox.findIndex((m) => m.type === w.type)
-    if (i >= 0) {
-      this.waiter = undefined
-      w.resolve(this.inbox.splice(i, 1)[0]!)
-    } else if (this.exited) {
-      this.waiter = undefined
-      w.reject(this.exited)
-    }
-  }
-
-  /** The next message of this type (messages of other types are kept). */
-  next<T extends Message = Message>(type: string, timeout = 60_000): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiter = undefined
-        reject(new Error(`${this.name}: no "${type}" within ${timeout} ms`))
-      }, timeout)
-      this.waiter = {
-        type,
-        resolve: (m) => {
-          clearTimeout(timer)
-          resolve(m as T)
-        },
-        reject: (e) => {
-          clearTimeout(timer)
-          reject(e)
-        },
-      }
-      this.deliver()
-    })
-  }
-
-  /** Take every queued message of this type, in order. */
-  drain(type: string): Message[] {
-    const taken = this.inbox.filter((m) => m.type === type)
-    this.inbox.splice(0, this.inbox.length, ...this.inbox.filter((m) => m.type !== type))
-    return taken
-  }
-
-  send(message: Message): void {
-    this.process.send(message)
-  }
-
-  exit(): Promise<void> {
-    if (this.process.exitCode !== null || this.process.signalCode !== null) return Promise.resolve()
-    return new Promise((resolve) => this.process.once('exit', () => resolve()))
-  }
-}
 
 // ---- statistics and formatting ----
 
@@ -195,7 +121,7 @@ interface PartResult {
 }
 
 async function dispatch(): Promise<PartResult> {
-  const child = new Child('dispatch', './inproc.ts', ['dispatch', String(SETTINGS.dispatchRounds), String(SETTINGS.dispatchEvents)], ['--expose-gc'])
+  const child = new Child('dispatch', here('./inproc.ts'), ['dispatch', String(SETTINGS.dispatchRounds), String(SETTINGS.dispatchEvents)], { execArgv: ['--expose-gc'] })
   const r = await child.next<Message & DispatchResult>('dispatch', 170_000)
   await child.exit()
   const base = median(r.samples.a)
@@ -237,7 +163,7 @@ interface MemoryResult {
 }
 
 async function memory(): Promise<PartResult> {
-  const child = new Child('memory', './inproc.ts', ['memory', String(SETTINGS.handles), String(SETTINGS.memoryRounds)], ['--expose-gc'])
+  const child = new Child('memory', here('./inproc.ts'), ['memory', String(SETTINGS.handles), String(SETTINGS.memoryRounds)], { execArgv: ['--expose-gc'] })
   const r = await child.next<Message & MemoryResult>('memory', 120_000)
   await child.exit()
   const per = (x: HeapStep): number => (x.loaded - x.baseline) / r.count
@@ -325,7 +251,7 @@ interface ReplayMessage extends Message {
 }
 
 async function catchupCpu(server: ServerHandle): Promise<PartResult> {
-  const client = new Child('catch-up client', './client.ts', [server.url, 'cpu', String(CPU_BACKOFF.minDelay), String(CPU_BACKOFF.maxDelay)])
+  const client = new Child('catch-up client', here('./client.ts'), [server.url, 'cpu', String(CPU_BACKOFF.minDelay), String(CPU_BACKOFF.maxDelay)])
   await client.next('up', 30_000)
   const live = async (spaced: boolean, count = BURST): Promise<number> => {
     client.send({ type: 'arm', count })
@@ -455,7 +381,7 @@ interface Restart {
 async function restarts(): Promise<PartResult> {
   let server = await startServer()
   const port = server.port
-  const client = new Child('restart client', './client.ts', [server.url, 'restart', String(RESTART_BACKOFF.minDelay), String(RESTART_BACKOFF.maxDelay)])
+  const client = new Child('restart client', here('./client.ts'), [server.url, 'restart', String(RESTART_BACKOFF.minDelay), String(RESTART_BACKOFF.maxDelay)])
   // the server publishes all along (nothing while it is down): the first event after a welcome is at most TICK away
   let live = true
   const publisher = setInterval(() => live && server.publish(1), TICK)

@@ -25,6 +25,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { constants, gzipSync } from 'node:zlib'
 import { build, type Plugin, version as esbuildVersion } from 'esbuild'
+import { childEnv } from '../../package/helpers.ts'
 
 /** Exact versions of the packages installed into the cache (latest on npm when last pinned). */
 const PINNED: Readonly<Record<string, string>> = {
@@ -158,33 +159,6 @@ function versionIn(dir: string, name: string): string | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version : undefined
 }
 
-/** npm settings passed on to npm: where the cache, config and registry are. */
-const KEPT_NPM_VARIABLES = new Set([
-  'npm_config_cache',
-  'npm_config_userconfig',
-  'npm_config_globalconfig',
-  'npm_config_registry',
-  'npm_config_cafile',
-  'npm_config_strict_ssl',
-  'npm_config_proxy',
-  'npm_config_https_proxy',
-  'npm_config_noproxy',
-])
-
-/**
- * The environment for npm. `npm run bench` exports its own configuration (npm_config_local_prefix,
- * npm_package_*, ...) to scripts; an npm started with those would treat the repo as its project.
- */
-function npmEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    const lower = key.toLowerCase()
-    if ((lower.startsWith('npm_') && !KEPT_NPM_VARIABLES.has(lower)) || key === 'INIT_CWD') continue
-    env[key] = value
-  }
-  return { ...env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' }
-}
-
 /** The npm running this script under `npm run`, with this Node; plain `npm` from PATH otherwise. */
 function npmCommand(): [string, ...string[]] {
   const cli = process.env['npm_execpath']
@@ -207,7 +181,7 @@ function installPinned(): void {
   const [file, ...rest] = npmCommand()
   const result = spawnSync(file, [...rest, 'install', '--prefix', CACHE, '--no-audit', '--no-fund', '--ignore-scripts'], {
     cwd: CACHE,
-    env: npmEnv(),
+    env: childEnv(),
     stdio: 'inherit',
   })
   const still = Object.entries(PINNED).filter(([name, version]) => versionIn(CACHE, name) !== version)
