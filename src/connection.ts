@@ -16,7 +16,7 @@ import { Sequencer } from './sequence.js'
 import { Subscriptions } from './subscriptions.js'
 import { Poller } from './transport/polling.js'
 import { WebSocketTransport } from './transport/websocket.js'
-import type { ResyncInfo, Stats, Status, WebSocketConstructor } from './types.js'
+import type { ResyncInfo, Stats, Status, UrlSource, WebSocketConstructor } from './types.js'
 
 /** What a connection tells its handles, by kind. */
 export interface SinkMessages {
@@ -75,6 +75,11 @@ export class Connection {
   #lost = false
   #failures = 0
   #authFailures = 0
+  /**
+   * A 4001 may be retried at once (for a fresh token) once per stable link: a server that answers
+   * every `welcome` with a 4001 then gets retries on the backoff schedule, not one per round trip.
+   */
+  #quickRetry = true
   #refreshWanted = false
   #pendingAcks: number[] = []
   /** The patterns the current socket's `hello` carried. */
@@ -228,7 +233,7 @@ export class Connection {
     this.#welcomed = false
     let url: unknown
     try {
-      url = await resolveUrl(this.#config.url)
+      url = await this.#resolve(this.#config.url, 'url')
       if (typeof url !== 'string') throw new TypeError(`expected a string, got ${typeof url}`)
     } catch (cause) {
       if (id !== this.#attemptId) return
@@ -256,6 +261,27 @@ export class Connection {
       this.#error('transport', 'could not open a WebSocket', { cause })
       this.#socketClosed(LINK_DEAD, 'open failed')
     }
+  }
+
+  /**
+   * Resolve `source` (the `url` or `pollUrl` option). A clear-text URL (`ws:`, `http:`) on a page
+   * served over https, without `allowInsecure`, would carry a token readable on the network: it is
+   * refused with a `config` error, and the client stops before anything is opened (the caller, its
+   * attempt ended by the stop, drops the rejection unreported). Outside a browser there is no
+   * `location` (or, in some runtimes, reading it throws): nothing to check.
+   */
+  async #resolve(source: UrlSource, option: string): Promise<string> {
+    const url = await resolveUrl(source)
+    let refused = false
+    try {
+      refused = !this.#config.allowInsecure && /^\s*(ws|http):/i.test(url) && location.protocol === 'https:'
+    } catch {
+      // no page to check against
+    }
+    if (!refused) return url
+    // once: a poll and an upgrade probe may both resolve a URL at the same time
+    if (!this.closed) this.#fail('config', `refused the insecure ${option} ${redactUrl(url)} on an https page (see allowInsecure)`)
+    throw new Error('refused')
   }
 
   #onOpen(): void {
@@ -303,7 +329,8 @@ export class Connection {
     let delay: number
     if (code === UNAUTHORIZED) {
       if (this.#refused()) return
-      delay = this.#authFailures === 1 ? 0 : this.#backoff.next()
+      delay = this.#authFailures === 1 && this.#quickRetry ? 0 : this.#backoff.next()
+      this.#quickRetry = false
     } else if (code === OVER_CAPACITY) delay = this.#backoff.max()
     else {
       if (code === PROTOCOL_ERROR) this.#error('protocol', `the server reported a protocol error (4400)${reason ? `: ${reason}` : ''}`)
@@ -365,7 +392,10 @@ export class Connection {
     } else if (this.#lost) this.stats.reconnects++
     this.#lost = false
     this.stats.transport = 'websocket'
-    this.#stableTimer = setTimeout(() => this.#backoff.reset(), DEFAULTS.stableAfter)
+    this.#stableTimer = setTimeout(() => {
+      this.#backoff.reset()
+      this.#quickRetry = true
+    }, DEFAULTS.stableAfter)
     const { interval, timeout } = this.#config.heartbeat
     const every = Math.min(interval || Infinity, heartbeat ?? Infinity)
     if (every !== Infinity) this.#heartbeat.start(every, timeout)
@@ -417,7 +447,7 @@ export class Connection {
     if (pollUrl === undefined || polling === false || typeof fetchFn !== 'function') return false
     this.#poller ??= new Poller(fetchFn.bind(globalThis), this.#config.protocol, { ...this.#config.reconnect, ...polling, maxMessageBytes: this.#config.maxMessageBytes }, {
       query: () => ({ session: this.#seq.session, after: this.#seq.last, events: this.#subs.list(), wait: polling.wait }),
-      url: () => resolveUrl(pollUrl),
+      url: () => this.#resolve(pollUrl, 'pollUrl'),
       result: (r, warning) => this.#onPoll(r, warning),
       error: (e) => this.#report(e),
       unauthorized: () => this.#refused(),

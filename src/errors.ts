@@ -22,7 +22,10 @@ export type RealtimeErrorCode =
   | 'listener'
   /** A bounded buffer (poll outbox, pending acks) was full and something was dropped (the message says what). */
   | 'overflow'
-  /** An invalid subscription pattern. (Invalid numeric options fall back to their defaults.) */
+  /**
+   * An invalid subscription pattern; or an insecure `url` or `pollUrl` on a page served over https
+   * without `allowInsecure`, and the client stopped. (Invalid numeric options fall back to their defaults.)
+   */
   | 'config'
 
 export interface RealtimeErrorDetails {

@@ -14,7 +14,7 @@ export const DEFAULTS = {
 }
 
 /** The settings one connection runs with: the client options it needs, every default filled in. */
-export interface ConnectionConfig extends Pick<ClientOptions, 'url' | 'pollUrl' | 'logger' | 'WebSocket' | 'fetch'> {
+export interface ConnectionConfig extends Pick<ClientOptions, 'url' | 'pollUrl' | 'logger' | 'WebSocket' | 'fetch' | 'allowInsecure'> {
   reconnect: typeof DEFAULTS.reconnect
   heartbeat: typeof DEFAULTS.heartbeat
   polling: typeof DEFAULTS.polling | false
@@ -44,7 +44,7 @@ export function toConfig(o: ClientOptions): ConnectionConfig {
   // zero would mean a dead link at every ping, or a poll loop with no pause
   heartbeat.timeout ||= DEFAULTS.heartbeat.timeout
   if (polling) polling.interval ||= DEFAULTS.polling.interval
-  // the other client options (url, pollUrl, logger, WebSocket, fetch...) go through as given
+  // the other client options (url, pollUrl, logger, WebSocket, fetch, allowInsecure...) go through as given
   return {
     ...o,
     reconnect,

@@ -10,8 +10,9 @@ import type { StandardSchemaV1 } from './standard-schema.js'
  * - `open`: a WebSocket session is established (`welcome` received)
  * - `reconnecting`: the link was lost, or attempts are failing; waiting for the next attempt
  * - `polling`: events arrive over the HTTP fallback
- * - `closed`: `close()` was called, the server refused the credentials three times in a row, or
- *   there is no transport at all (no WebSocket and no `pollUrl`)
+ * - `closed`: `close()` was called, the server refused the credentials three times in a row,
+ *   there is no transport at all (no WebSocket and no `pollUrl`), or an insecure URL was refused
+ *   (`allowInsecure`)
  */
 export type Status = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'polling' | 'closed'
 
@@ -144,6 +145,14 @@ export interface ClientOptions<S extends EventSchemas = EventSchemas> {
   protocol?: Protocol
   /** Debug output; tokens and query strings are never printed. */
   logger?: Logger
+  /**
+   * On a page served over `https:`, the client refuses a `ws:` (or `http:`) `url` and an `http:`
+   * `pollUrl`: a token in them would travel in clear text. It reports a `config` error and stops
+   * (status `closed`) before opening anything. `true` lets such URLs through (a local test set-up).
+   * Checked for every URL the client resolves; outside a browser (no `location`) nothing is checked.
+   * @default false
+   */
+  allowInsecure?: boolean
   WebSocket?: WebSocketConstructor
   fetch?: typeof globalThis.fetch
 }
