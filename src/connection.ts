@@ -215,7 +215,11 @@ export class Connection {
 
   /** Something says the link deserves a look now (network back, page visible). */
   #wake(): void {
-    if (this.status === 'open') return this.#heartbeat.probe()
+    if (this.status === 'open') {
+      this.#heartbeat.probe()
+      // a link the probe found dead is tried again now, not after a backoff step
+      if (this.status === 'open') return
+    }
     if (this.#poller?.active) {
       this.#poller.now()
       if (!this.#attempting && this.#WebSocketClass) void this.#attempt(true)

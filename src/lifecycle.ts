@@ -1,8 +1,20 @@
 /**
- * Browser signals that the link deserves a look now: the network came back (`online`), the page
- * became visible, or it was restored from the back/forward cache (`pageshow`). Listeners exist
- * only while a connection is alive; the returned function removes every one of them. Outside a
- * browser (SSR, Node) this does nothing.
+ * Browser signals that the link deserves a look now:
+ *
+ * - `online` (window): the network came back;
+ * - `visibilitychange` (document) to `visible`: the page is in front again, and its timers may have
+ *   been throttled while it was hidden;
+ * - `pageshow` (window): the page was restored from the back/forward cache;
+ * - `resume` (document, Page Lifecycle API): the page was frozen and runs again. A frozen page runs
+ *   no timer and no task at all, so its heartbeat saw nothing; a background tab can be resumed
+ *   while it stays hidden, so no `visibilitychange` comes with it.
+ *
+ * `freeze` is not watched: a frozen page can do nothing until `resume` anyway, and the heartbeat
+ * then judges the link by the wall-clock time since its last frame, which covers the time spent
+ * frozen without being told when it began.
+ *
+ * Listeners exist only while a connection is alive; the returned function removes every one of
+ * them. Outside a browser (SSR, Node) this does nothing; nothing is read at import.
  */
 export function watchBrowser(wake: () => void): () => void {
   const win = globalThis as Partial<Pick<typeof globalThis, 'addEventListener' | 'removeEventListener' | 'document'>>
@@ -16,6 +28,7 @@ export function watchBrowser(wake: () => void): () => void {
     win[method]!('online', wake)
     win[method]!('pageshow', wake)
     doc?.[method]('visibilitychange', onVisibility)
+    doc?.[method]('resume', wake)
   }
   listen('addEventListener')
   return () => listen('removeEventListener')

@@ -129,6 +129,24 @@ describe('Heartbeat', () => {
     expect(t.deaths()).toBe(1)
   })
 
+  it('probe() finds the silent link dead at once also when the overdue tick ran first and armed a watchdog (a resumed page runs its timers before the signal)', () => {
+    const t = setup()
+    t.hb.start(INTERVAL, TIMEOUT)
+    vi.advanceTimersByTime(INTERVAL)
+    t.hb.seen()
+    t.hb.pong(1)
+    // the page is held: the clock moves on, no timer runs
+    vi.setSystemTime(Date.now() + INTERVAL + TIMEOUT)
+    // it runs again: the overdue tick pings and arms a watchdog that would give up `timeout` later
+    vi.advanceTimersByTime(INTERVAL)
+    expect(t.pings).toEqual([1, 2])
+    expect(t.deaths()).toBe(0)
+    t.hb.probe()
+    expect(t.deaths()).toBe(1)
+    expect(t.pings).toEqual([1, 2])
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
   it('probe() at exactly interval + timeout of silence still pings instead', () => {
     const t = setup()
     t.hb.start(INTERVAL, TIMEOUT)

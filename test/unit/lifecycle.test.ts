@@ -21,7 +21,7 @@ afterEach(() => {
 })
 
 describe('watchBrowser', () => {
-  it('wakes on online, pageshow, and visibilitychange to visible only', () => {
+  it('wakes on online, pageshow, resume, and visibilitychange to visible only', () => {
     const b = fakeBrowser()
     const wake = vi.fn()
     watchBrowser(wake)
@@ -35,12 +35,26 @@ describe('watchBrowser', () => {
     expect(wake).toHaveBeenCalledTimes(3)
   })
 
+  it('wakes on resume (a frozen page runs again) even while the page stays hidden, and not on freeze', () => {
+    const b = fakeBrowser()
+    const wake = vi.fn()
+    watchBrowser(wake)
+    b.doc.dispatchEvent(new Event('freeze'))
+    expect(wake).not.toHaveBeenCalled()
+    expect(b.doc.visibilityState).toBe('hidden')
+    b.doc.dispatchEvent(new Event('resume'))
+    expect(wake).toHaveBeenCalledTimes(1)
+    // `resume` belongs to the document: the same event on the window is not the Page Lifecycle one
+    b.win.dispatchEvent(new Event('resume'))
+    expect(wake).toHaveBeenCalledTimes(1)
+  })
+
   it('the returned function removes every listener it added', () => {
     const b = fakeBrowser()
     const wake = vi.fn()
     const unwatch = watchBrowser(wake)
     expect(b.added.mock.calls.map((c) => c[0])).toEqual(['online', 'pageshow'])
-    expect(b.docAdded.mock.calls.map((c) => c[0])).toEqual(['visibilitychange'])
+    expect(b.docAdded.mock.calls.map((c) => c[0])).toEqual(['visibilitychange', 'resume'])
     unwatch()
     expect(b.removed.mock.calls).toEqual(b.added.mock.calls)
     expect(b.docRemoved.mock.calls).toEqual(b.docAdded.mock.calls)
@@ -48,6 +62,7 @@ describe('watchBrowser', () => {
     b.win.dispatchEvent(new Event('online'))
     b.win.dispatchEvent(new Event('pageshow'))
     b.doc.dispatchEvent(new Event('visibilitychange'))
+    b.doc.dispatchEvent(new Event('resume'))
     expect(wake).not.toHaveBeenCalled()
   })
 
