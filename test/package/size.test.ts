@@ -12,14 +12,14 @@ import { assertBuilt, repoRoot } from './helpers.js'
 
 /**
  * Gzipped bytes of the core import with everything it pulls in (dependencies included).
- * Measured 11,483 B (reconnecting-websocket alone is about 3.2 KB of it). The goal is 10 KB:
+ * Measured 11,702 B (reconnecting-websocket alone is about 3.2 KB of it). The goal is 10 KB:
  * BENCHMARKS.md ("Bundle size") records how far off it is and why. A budget just above what is
  * measured, so that no change adds bytes unnoticed.
  */
 const BUDGET_TOTAL_GZIP = 11.5 * 1024
 /**
  * Gzipped bytes of the package's own code in the core import (dependencies external).
- * Measured 8,412 B, down from 9,154 B; the goal is 5 KB (see BENCHMARKS.md).
+ * Measured 8,639 B, down from 9,154 B; the goal is 5 KB (see BENCHMARKS.md).
  */
 const BUDGET_OWN_GZIP = 8.5 * 1024
 /** What an app imports for the core client. */
