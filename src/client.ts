@@ -4,12 +4,12 @@
  * connection, which the registry shares between handles with the same `url` and `dedupeKey`.
  */
 import mitt, { type Emitter } from 'mitt'
-import { type Connection, type ConnectionSink, newStats } from './connection.js'
+import { type ConnectionSink, newStats } from './connection.js'
 import { RealtimeError } from './errors.js'
 import { toConfig } from './options.js'
 import { isValidPattern } from './patterns.js'
 import type { InboundEvent } from './protocol/types.js'
-import { acquire } from './registry.js'
+import { acquire, type Link } from './registry.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 import { type Throttled, throttle } from './throttle.js'
 import type { BuiltinEvents, ClientOptions, EventMeta, EventSchemas, ResyncInfo, Stats, Status, ThrottleOptions } from './types.js'
@@ -58,7 +58,7 @@ function describeIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): string {
 }
 
 export class RealtimeClient<S extends EventSchemas = EventSchemas> {
-  #connection: Connection | undefined
+  #connection: Link | undefined
   #state: Status = 'idle'
   /**
    * Listeners of server events by name (`'*'`: every event). Not mitt, which copies the list on

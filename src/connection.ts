@@ -11,12 +11,13 @@ import { Heartbeat } from './heartbeat.js'
 import { watchBrowser } from './lifecycle.js'
 import { redactUrl } from './logger.js'
 import { type ConnectionConfig, DEFAULTS, resolveUrl } from './options.js'
+import { persistSession } from './persist.js'
 import type { Inbound, InboundEvent, Outbound, PollResult } from './protocol/types.js'
 import { Sequencer } from './sequence.js'
 import { Subscriptions } from './subscriptions.js'
 import { Poller } from './transport/polling.js'
 import { WebSocketTransport } from './transport/websocket.js'
-import type { ResyncInfo, Stats, Status, UrlSource, WebSocketConstructor } from './types.js'
+import type { AuthOptions, ResyncInfo, Stats, Status, UrlSource, WebSocketConstructor } from './types.js'
 
 /** What a connection tells its handles, by kind. */
 export interface SinkMessages {
@@ -63,6 +64,8 @@ export class Connection {
   #stableTimer: ReturnType<typeof setTimeout> | undefined
   #probeTimer: ReturnType<typeof setTimeout> | undefined
   #unwatch: (() => void) | undefined
+  /** With `persist`: writes the session's record and stops watching the page. */
+  #unpersist: (() => void) | undefined
   /** Bumped by every attempt and by shutdown: a stale async step finds it changed and quits. */
   #attemptId = 0
   /** A socket attempt is under way (URL resolving, opening, or waiting for `welcome`). */
@@ -84,6 +87,13 @@ export class Connection {
   #pendingAcks: number[] = []
   /** The patterns the current socket's `hello` carried. */
   #helloEvents: string[] = []
+  /** The token `auth.getToken` gave (none without `auth`), and when to renew it, ms since the epoch. */
+  #token: string | undefined
+  #renewAt = 0
+  /** The `getToken` call under way: whatever needs a token meanwhile shares it. */
+  #tokenCall: Promise<string> | undefined
+  /** Renews the token on a live socket. */
+  #renewTimer: ReturnType<typeof setTimeout> | undefined
 
   readonly #config: ConnectionConfig
   readonly #onClosed: () => void
@@ -115,6 +125,17 @@ export class Connection {
 
   get closed(): boolean {
     return this.status === 'closed'
+  }
+
+  /** The session this link belongs to; null before the first `welcome`. */
+  get session(): string | null {
+    return this.#seq.session
+  }
+
+  /** Resume `session` after seq `last` at the first attempt (a link that continues another one's session). Call before `attach`. */
+  resumeFrom(session: string, last: number): void {
+    this.#seq.session = session
+    this.#seq.last = last
   }
 
   attach(sink: ConnectionSink): void {
@@ -179,6 +200,8 @@ export class Connection {
   #start(): void {
     this.#setStatus('connecting')
     this.#unwatch = watchBrowser(() => this.#wake())
+    // before the first attempt: its `hello` (or poll) resumes the session of a page reloaded in this tab
+    if (this.#config.persistKey !== undefined) this.#unpersist = persistSession(this.#config.persistKey, this.#seq)
     if (this.#WebSocketClass) void this.#attempt(false)
     else if (!this.#startPolling()) this.#fail('transport', 'no WebSocket available and no pollUrl to fall back to')
   }
@@ -195,6 +218,7 @@ export class Connection {
     this.#poller?.stop()
     this.#unwatch?.()
     this.#unwatch = undefined
+    this.#unpersist?.()
     this.#seq.reset()
     this.#pendingAcks = []
     this.#setStatus('closed')
@@ -208,6 +232,8 @@ export class Connection {
 
   /** The server refused the credentials (4001, HTTP 401/403); true when that was once too often and the client stopped. */
   #refused(): boolean {
+    // the token was refused: the next attempt or request asks `getToken` for a fresh one
+    this.#renewAt = 0
     if (++this.#authFailures < MAX_AUTH_FAILURES) return false
     this.#fail('unauthorized', `the server refused the credentials ${MAX_AUTH_FAILURES} times in a row`)
     return true
@@ -237,10 +263,13 @@ export class Connection {
     this.#welcomed = false
     let url: unknown
     try {
+      if (this.#config.auth) await this.#credentials()
       url = await this.#resolve(this.#config.url, 'url')
       if (typeof url !== 'string') throw new TypeError(`expected a string, got ${typeof url}`)
     } catch (cause) {
       if (id !== this.#attemptId) return
+      // a failed `getToken` is an `auth` error, reported already
+      if (cause instanceof RealtimeError) return this.#socketClosed(LINK_DEAD, 'no token')
       this.#error('transport', 'the url function failed', { cause })
       return this.#socketClosed(LINK_DEAD, 'url function failed')
     }
@@ -290,7 +319,7 @@ export class Connection {
 
   #onOpen(): void {
     this.#helloEvents = this.#subs.list()
-    this.#sendSocket({ type: 'hello', session: this.#seq.session, after: this.#seq.last, events: this.#helloEvents })
+    this.#sendSocket({ type: 'hello', session: this.#seq.session, after: this.#seq.last, events: this.#helloEvents, token: this.#token })
   }
 
   /** Patterns that changed after `hello` left (they were held back until `welcome`): send the difference. */
@@ -312,6 +341,7 @@ export class Connection {
   #resetLink(): void {
     clearTimeout(this.#welcomeTimer)
     clearTimeout(this.#stableTimer)
+    clearTimeout(this.#renewTimer)
     this.#heartbeat.stop()
     this.#seq.stop()
   }
@@ -380,7 +410,9 @@ export class Connection {
       case 'error':
         return this.#error('server', m.message, { serverCode: m.code })
       case 'auth_ok':
-        return
+        // the server may end the credentials sooner than `expiresAt` said
+        if (m.expires !== undefined && this.#config.auth) this.#renewAt = Math.min(this.#renewAt, this.#renewTime(m.expires))
+        return this.#scheduleRenewal()
     }
   }
 
@@ -403,6 +435,7 @@ export class Connection {
     const { interval, timeout } = this.#config.heartbeat
     const every = Math.min(interval || Infinity, heartbeat ?? Infinity)
     if (every !== Infinity) this.#heartbeat.start(every, timeout)
+    this.#scheduleRenewal()
     this.#setStatus('open')
     this.#reconcile()
     // acks and a refresh that the last POST may not have carried (subscriptions went with `hello`)
@@ -449,11 +482,16 @@ export class Connection {
     const { pollUrl, polling } = this.#config
     const fetchFn = this.#config.fetch ?? globalThis.fetch
     if (pollUrl === undefined || polling === false || typeof fetchFn !== 'function') return false
-    this.#poller ??= new Poller(fetchFn.bind(globalThis), this.#config.protocol, { ...this.#config.reconnect, ...polling, maxMessageBytes: this.#config.maxMessageBytes }, {
+    const plain = fetchFn.bind(globalThis)
+    // with `auth`, each poll request carries the token in a header (never in a URL, which may be logged)
+    const authed: typeof plain = async (input, init) =>
+      plain(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${await this.#credentials()}` } })
+    this.#poller ??= new Poller(this.#config.auth ? authed : plain, this.#config.protocol, { ...this.#config.reconnect, ...polling, maxMessageBytes: this.#config.maxMessageBytes }, {
       query: () => ({ session: this.#seq.session, after: this.#seq.last, events: this.#subs.list(), wait: polling.wait }),
       url: () => this.#resolve(pollUrl, 'pollUrl'),
       result: (r, warning) => this.#onPoll(r, warning),
-      error: (e) => this.#report(e),
+      // a request that failed for want of a token was reported as an `auth` error already
+      error: (e) => e.cause instanceof RealtimeError || this.#report(e),
       unauthorized: () => this.#refused(),
       sessionLost: () => this.#log('poll session lost; starting over'),
     })
@@ -505,6 +543,61 @@ export class Connection {
 
   #sendSocket(message: Outbound): boolean {
     return this.#ws?.send(this.#config.protocol.encode(message)) ?? false
+  }
+
+  // ---- credentials (`auth`) ----
+
+  /** The token for a `hello` or a poll request: the current one until its renewal time, else a fresh one (one call at a time). */
+  #credentials(): string | Promise<string> | undefined {
+    const auth = this.#config.auth
+    if (!auth || Date.now() < this.#renewAt) return this.#token
+    return (this.#tokenCall ??= (async () => {
+      try {
+        // a `getToken` that throws at once must not settle this call before it is shared
+        await 0
+        const { token, expiresAt } = await auth.getToken()
+        if (typeof token !== 'string' || !(expiresAt === undefined || Number.isFinite(expiresAt))) throw new TypeError('expected { token: string, expiresAt?: number }')
+        this.#token = token
+        this.#renewAt = this.#renewTime(expiresAt)
+        return token
+      } catch (cause) {
+        // the message never quotes what getToken gave: it may hold a token
+        const error = new RealtimeError('auth', 'auth.getToken failed', { cause })
+        if (!this.closed) this.#report(error)
+        throw error
+      } finally {
+        this.#tokenCall = undefined
+      }
+    })())
+  }
+
+  /** When to renew credentials that expire at `expires`: `refreshBefore` earlier, but not before halfway there, nor within 1 s. */
+  #renewTime(expires: number | undefined): number {
+    const now = Date.now()
+    const left = (expires ?? Infinity) - now
+    return now + Math.max(left - (this.#config.auth as Required<AuthOptions>).refreshBefore, left / 2, 1000)
+  }
+
+  /** On a live socket, renew the token when its time comes (a timer holds at most 2^31 - 1 ms: one that fires early waits again). */
+  #scheduleRenewal(): void {
+    clearTimeout(this.#renewTimer)
+    if (this.#config.auth && this.#renewAt < Infinity) this.#renewTimer = setTimeout(() => void this.#renew(), Math.min(this.#renewAt - Date.now(), 2 ** 31 - 1))
+  }
+
+  /** Send `auth` with a fresh token over the live socket; a failed `getToken` is tried again a backoff step later. */
+  async #renew(): Promise<void> {
+    if (Date.now() < this.#renewAt) return this.#scheduleRenewal()
+    const id = this.#attemptId
+    const live = (): boolean => id === this.#attemptId && this.#welcomed
+    try {
+      const token = (await this.#credentials()) as string
+      if (!live()) return
+      this.#log('renewing credentials')
+      this.#sendSocket({ type: 'auth', token })
+      this.#scheduleRenewal()
+    } catch {
+      if (live()) this.#renewTimer = setTimeout(() => void this.#renew(), this.#backoff.next())
+    }
   }
 
   // ---- reporting ----

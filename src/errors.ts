@@ -9,6 +9,12 @@ export type RealtimeErrorCode =
   | 'schema'
   /** The server refused the credentials (close 4001, HTTP 401/403) three times in a row: the client stopped. */
   | 'unauthorized'
+  /**
+   * `auth.getToken` threw, rejected, or gave no `{ token: string }`. The client tries again on the
+   * backoff schedule: before a socket attempt it counts as a failed attempt; on a live socket the
+   * link stays up; while polling the request waits for the next backoff step.
+   */
+  | 'auth'
   /** The server sent an `error` message; `serverCode` carries its code. */
   | 'server'
   /** The server closed with 4400: it found something the client sent invalid. */

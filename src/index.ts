@@ -7,6 +7,8 @@ export type { Protocol, Inbound, InboundEvent, Invalid, Outbound, PollQuery, Pol
 export type { Logger } from './logger.js'
 export type { StandardSchemaV1 } from './standard-schema.js'
 export type {
+  AuthOptions,
+  AuthToken,
   BuiltinEvents,
   ClientOptions,
   EventMeta,

@@ -1,7 +1,8 @@
 /** Defaults, and the settings one connection runs with. */
+import { persistKey } from './persist.js'
 import { v1Protocol } from './protocol/v1.js'
 import type { Protocol } from './protocol/types.js'
-import type { ClientOptions, UrlSource } from './types.js'
+import type { AuthOptions, ClientOptions, UrlSource } from './types.js'
 
 export const DEFAULTS = {
   reconnect: { minDelay: 1000, maxDelay: 16000, factor: 2, jitter: 0.2, maxAttempts: 5, connectTimeout: 10000 },
@@ -9,18 +10,23 @@ export const DEFAULTS = {
   polling: { interval: 30000, wait: 0, upgradeInterval: 60000 },
   replay: { timeout: 5000, maxBuffer: 1000 },
   maxMessageBytes: 2 ** 20,
+  /** `auth.refreshBefore`, ms. */
+  refreshBefore: 60000,
   /** A connection that stayed up this long resets the backoff schedule, ms. */
   stableAfter: 5000,
 }
 
 /** The settings one connection runs with: the client options it needs, every default filled in. */
-export interface ConnectionConfig extends Pick<ClientOptions, 'url' | 'pollUrl' | 'logger' | 'WebSocket' | 'fetch' | 'allowInsecure'> {
+export interface ConnectionConfig extends Pick<ClientOptions, 'url' | 'pollUrl' | 'logger' | 'WebSocket' | 'fetch' | 'allowInsecure' | 'shareAcrossTabs'> {
   reconnect: typeof DEFAULTS.reconnect
   heartbeat: typeof DEFAULTS.heartbeat
   polling: typeof DEFAULTS.polling | false
   replay: typeof DEFAULTS.replay
   maxMessageBytes: number
   protocol: Protocol
+  auth: Required<AuthOptions> | undefined
+  /** With `persist: 'session'`: the name of the connection's record in sessionStorage. */
+  persistKey?: string
 }
 
 /** `value` when it is a finite number ≥ 0 (not NaN: it fails both comparisons), else `fallback`. */
@@ -53,6 +59,8 @@ export function toConfig(o: ClientOptions): ConnectionConfig {
     replay: merge(DEFAULTS.replay, o.replay),
     maxMessageBytes: positive(o.maxMessageBytes, DEFAULTS.maxMessageBytes),
     protocol: o.protocol ?? v1Protocol,
+    ...(o.persist === 'session' && { persistKey: persistKey(o.url, o.dedupeKey) }),
+    auth: o.auth && { getToken: o.auth.getToken, refreshBefore: positive(o.auth.refreshBefore, DEFAULTS.refreshBefore) },
   }
 }
 

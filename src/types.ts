@@ -76,6 +76,33 @@ export type UrlSource = string | (() => string | Promise<string>)
 /** The constructor the client opens sockets with (the browser's `WebSocket` by default). */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocket
 
+/** What `auth.getToken` gives: a token, and when it stops being valid. */
+export interface AuthToken {
+  /** Sent in `hello`, in `auth`, and in the `Authorization` header of poll requests; never logged. */
+  token: string
+  /**
+   * When the token expires, ms since the epoch (as `Date.now()`). Without it the client renews only
+   * when the server's `auth_ok` names an expiry, or after the server refused the token.
+   */
+  expiresAt?: number
+}
+
+export interface AuthOptions {
+  /**
+   * Called for a token when the connection has none, when its renewal time has come, and after
+   * the server refused one. One call at a time: everything that needs a token meanwhile waits for
+   * the same call. A call that throws, rejects or gives no `{ token: string }` is an `auth` error,
+   * and the client tries again on the backoff schedule.
+   */
+  getToken: () => AuthToken | Promise<AuthToken>
+  /**
+   * Renew this many ms before `expiresAt` (or before the `expires` of the server's `auth_ok`, if
+   * sooner). A token that lives less than twice this long is renewed halfway through its life.
+   * @default 60000
+   */
+  refreshBefore?: number
+}
+
 export interface ReconnectOptions {
   /** @default 1000 */
   minDelay?: number
@@ -124,6 +151,14 @@ export interface ClientOptions<S extends EventSchemas = EventSchemas> {
   url: UrlSource
   /** HTTP polling endpoint; enables the fallback. */
   pollUrl?: UrlSource
+  /**
+   * Credentials renewed on a live link, without reconnecting. The token goes in `hello`, and is
+   * renewed with an `auth` message `refreshBefore` ms before `expiresAt`; while polling it goes in
+   * an `Authorization: Bearer` header. A server that refuses a token (4001, HTTP 401/403) gets a
+   * fresh one on the next attempt. Deduplicated handles share one token: the first handle's `auth`
+   * is used. See the README, "Authentication".
+   */
+  auth?: AuthOptions
   /** Per-event schemas (zod or any Standard Schema): data is validated and typed. */
   events?: S
   /** Patterns this handle subscribes to from the start. No pattern at all on a connection = every event. */
@@ -137,6 +172,27 @@ export interface ClientOptions<S extends EventSchemas = EventSchemas> {
   dedupe?: boolean
   /** Handles with different keys never share a connection. */
   dedupeKey?: string
+  /**
+   * `'session'`: resume across a page reload. The session id and the last seq delivered are kept in
+   * the tab's `sessionStorage` when the page is left (and when the connection closes), never per
+   * event, and are taken back when a connection starts: its first `hello` resumes the session, so a
+   * reload within the server's session lifetime misses nothing. A session the server no longer
+   * knows gives one `resync` (`new_session`). The record is named after the `url` without its query
+   * string, fragment and user info (no token is stored) and `dedupeKey`; a function `url` counts as
+   * `''`, so two persisting connections with function urls need distinct `dedupeKey`s. Storage that
+   * is missing or throws means nothing is kept. See the README, "Resume across a reload".
+   */
+  persist?: 'session'
+  /**
+   * Share one connection between the tabs of this origin that use the same `url` (without its
+   * query string) and `dedupeKey`: one tab (the leader, elected with a Web Lock) holds the socket
+   * and relays to the others over a `BroadcastChannel`; when it closes or stops answering, another
+   * tab resumes the same session. Each tab's handles behave as with a connection of their own.
+   * Without Web Locks or `BroadcastChannel`, each tab connects on its own. See the README,
+   * "One connection per browser".
+   * @default false
+   */
+  shareAcrossTabs?: boolean
   /** Connect on construction. @default true */
   autoConnect?: boolean
   /** Largest frame accepted, bytes; larger ones become `error` events. @default 1048576 */

@@ -50,6 +50,8 @@ const client = new RealtimeClient({
     'incident.created': z.object({ id: z.string(), title: z.string(), severity }),
     'incident.resolved': z.object({ id: z.string(), title: z.string() }),
   },
+  // one socket for every tab of the demo (?shared=0: one per tab)
+  shareAcrossTabs: new URLSearchParams(location.search).get('shared') !== '0',
   ...config.client,
 })
 
@@ -297,6 +299,7 @@ function renderServer(state) {
   setText('server-published', state.published)
   setText('server-delivered', state.server.delivered)
   setText('server-sessions', state.server.sessions)
+  setText('server-sockets', state.server.connections)
   setText('server-restarts', state.restarts)
   const flags = [state.refusing && 'refusing WebSocket', state.silent && 'silent', state.paused && 'paused', state.restarting && 'restarting']
   setText('server-flags', flags.filter(Boolean).join(' · '))

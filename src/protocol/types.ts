@@ -35,7 +35,7 @@ export interface Invalid {
 }
 
 export type Outbound =
-  | { type: 'hello'; session: string | null; after: number | null; events: string[]; token?: string }
+  | { type: 'hello'; session: string | null; after: number | null; events: string[]; token?: string | undefined }
   | { type: 'subscribe'; events: string[] }
   | { type: 'unsubscribe'; events: string[] }
   | { type: 'replay'; after: number }

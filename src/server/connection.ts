@@ -164,7 +164,7 @@ export class SocketConnection<P extends object> implements Sink {
   }
 
   private async auth(token: string): Promise<void> {
-    const auth = await this.hub.authenticate(this.request, token)
+    const auth = await this.hub.renew(this.request, token)
     if (this.closed) return
     if (!auth.ok) return this.close(auth.failed ? CloseCode.INTERNAL_ERROR : CloseCode.UNAUTHORIZED, auth.failed ? 'authentication failed' : 'unauthorized')
     this.principal = auth.principal

@@ -44,6 +44,8 @@ export class Hub<P extends object> {
   readonly counters = new StatsCounters()
   /** Test hook: the server stops answering (see `setSilent`). */
   silent = false
+  /** Test hook: how many `auth` messages to come are refused whatever `authenticate` says (see `refuseAuth`). */
+  refuseAuth = 0
   closed = false
 
   constructor(readonly settings: Settings<P>) {
@@ -98,6 +100,14 @@ export class Hub<P extends object> {
       return { ok: false, failed: false }
     }
     return { ok: true, principal: result === true ? undefined : result }
+  }
+
+  /** `authenticate` for an `auth` message (a renewal on a live socket), unless the `refuseAuth` test hook refuses it first. */
+  renew(request: IncomingMessage, token: string): Promise<AuthOutcome<P>> | AuthOutcome<P> {
+    if (this.refuseAuth <= 0) return this.authenticate(request, token)
+    this.refuseAuth--
+    this.counters.add('unauthorized')
+    return { ok: false, failed: false }
   }
 
   /**

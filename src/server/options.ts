@@ -85,8 +85,10 @@ export interface RealtimeServerOptions<P extends object = Record<string, unknown
    * Decide whether a client may connect: `false` refuses (WebSocket close 4001, HTTP 401), `true`
    * accepts, an object accepts and becomes the session's `principal` (a numeric `expires`, ms since
    * the epoch, is sent in `auth_ok` and the socket is closed with 4001 once it passes). `token` is
-   * the one the client sent in `hello` or `auth`, if any; otherwise read the credentials from
-   * `request` (query string, cookie, header). It runs on every `hello`, `auth`, poll GET and POST.
+   * the one the client sent in `hello` or `auth`, or, on a poll GET or POST, in an
+   * `Authorization: Bearer` header (a client with the `auth` option sends both), if any; otherwise
+   * read the credentials from `request` (query string, cookie). It runs on every `hello`, `auth`,
+   * poll GET and POST. An `auth` it accepts replaces the socket's principal (and its `expires`).
    * A hook that throws fails the request as an internal error (1011 / 500), never as 4001.
    * @default every client is accepted
    */

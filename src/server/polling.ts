@@ -8,7 +8,8 @@
  *   `resumed: false` is a new session, or a known one whose buffer no longer covers `after`
  *   (a fresh start in the same session: `events` is then empty and `seq` is where it goes on).
  * - `POST {session, messages}` carries subscribe/unsubscribe/ack/refresh: 204, or 404 for an
- *   unknown session. Messages of other types are ignored; patterns the session cannot take are
+ *   unknown session.
+ * - Both hand `authenticate` the token of an `Authorization: Bearer` header, if any. Messages of other types are ignored; patterns the session cannot take are
  *   left out (there is no channel to report them on).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -20,6 +21,12 @@ import type { Session, Sink } from './session.js'
 import { encodeEvent, isUnknownType } from './wire.js'
 
 const noReport = (): void => {}
+
+/**
+ * The token of an `Authorization: Bearer` header: how a client with `auth` sends its token while
+ * polling (over a socket it travels in `hello` and `auth`). Undefined without one.
+ */
+export const bearerToken = (req: IncomingMessage): string | undefined => /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1]
 
 /** A non-negative safe integer from a query parameter; NaN when malformed. */
 function parseCount(raw: string): number {
@@ -134,7 +141,7 @@ export class PollEndpoint<P extends object> {
     const eventsRaw = query.get('events')
     const patterns = eventsRaw === null ? undefined : eventsRaw.split(',').filter((p) => p !== '')
 
-    const auth = await this.hub.authenticate(req, undefined)
+    const auth = await this.hub.authenticate(req, bearerToken(req))
     if (isGone(res)) return
     if (!auth.ok) return auth.failed ? sendError(res, 500, 'authentication failed') : sendError(res, 401, 'unauthorized')
     const opened = this.hub.open(query.get('session'), after, auth.principal)
@@ -161,7 +168,7 @@ export class PollEndpoint<P extends object> {
   }
 
   private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const auth = await this.hub.authenticate(req, undefined)
+    const auth = await this.hub.authenticate(req, bearerToken(req))
     if (isGone(res)) return
     if (!auth.ok) return auth.failed ? sendError(res, 500, 'authentication failed') : sendError(res, 401, 'unauthorized')
     const body = await readBody(req, this.hub.settings.maxMessageBytes)

@@ -55,6 +55,11 @@ export interface RealtimeServer {
   setSilent(silent: boolean): void
   /** `true`: answer WebSocket upgrades with 503, so clients fall back to polling. */
   refuseWebSocket(refuse: boolean): void
+  /**
+   * Refuse the next `times` `auth` messages (token renewals on a live socket) with close 4001,
+   * whatever `authenticate` would say; `hello` is not affected. @default 1
+   */
+  refuseAuth(times?: number): void
   /** Forget every session, as a restart would: their sockets are closed (1012) and held polls cut. */
   forgetSessions(): void
 }
@@ -185,6 +190,9 @@ export function createRealtimeServer<P extends object = Record<string, unknown>>
     },
     refuseWebSocket: (refuse) => {
       sockets.refusing = refuse
+    },
+    refuseAuth: (times = 1) => {
+      hub.refuseAuth = times
     },
     forgetSessions: () => hub.store.clear(),
   }

@@ -181,12 +181,20 @@ export interface RealtimeMock {
   readonly polls: readonly PollRecord[]
   /** Every poll POST body, whatever session it named. */
   readonly posts: readonly PostRecord[]
+  /**
+   * Every token a client presented, in order: `hello.token`, `auth.token`, and the
+   * `Authorization: Bearer` header of poll GETs and POSTs (what a client with the `auth` option
+   * sends). The mock accepts any token, unless {@link refuseAuth} says otherwise.
+   */
+  readonly tokens: readonly string[]
   /** The session that last said `hello` or polled (the current one, or the last one). */
   readonly session: MockSession | undefined
   /** The patterns of {@link session}, as a fresh array; `[]` before any client said `hello` or polled. */
   readonly subscriptions: string[]
   /** `welcome.heartbeat` (ms) for the next welcomes; `undefined` leaves it out. */
   heartbeat: number | undefined
+  /** `expires` (ms since the epoch) of the next `auth_ok` answers; `undefined` leaves it out. */
+  authExpires: number | undefined
 
   /** The received messages of one `type`, e.g. `messages('ack')`. */
   messages(type: string): ClientMessage[]
@@ -254,6 +262,12 @@ export interface RealtimeMock {
 
   /** Whether client pings get a `pong` (default true). Other frames still flow when false. */
   answerPings(answer: boolean): void
+
+  /**
+   * Refuse the next `times` `auth` messages (token renewals on a live socket): the socket is closed
+   * with 4001 instead of being answered with `auth_ok`. A client then reconnects with a fresh token.
+   */
+  refuseAuth(times?: number): void
 
   /** Accept sockets and read `hello`, but never answer it with `welcome` (or, with `false`, answer again). */
   withholdWelcome(withhold?: boolean): void
@@ -384,6 +398,7 @@ export function createRealtimeMock(first: string | RegExp | RealtimeMockOptions,
   const unreadable: unknown[] = []
   const polls: PollRecord[] = []
   const posts: PostRecord[] = []
+  const tokens: string[] = []
 
   const controls = {
     heartbeat: options.heartbeat,
@@ -392,6 +407,8 @@ export function createRealtimeMock(first: string | RegExp | RealtimeMockOptions,
     answerPings: true,
     pollFailures: [] as PollFailure[],
     connections: 0,
+    authExpires: undefined as number | undefined,
+    authRefusals: 0,
   }
 
   /** Something happened: let pending `waitFor`s look again. */
@@ -476,6 +493,22 @@ export function createRealtimeMock(first: string | RegExp | RealtimeMockOptions,
     if (known && typeof m.after === 'number') replay(socket, s, m.after)
   }
 
+  /** Answer `auth` (a token renewal): `auth_ok`, or close with 4001 while {@link RealtimeMock.refuseAuth} says so. */
+  function renew(socket: Socket): void {
+    if (controls.authRefusals > 0) {
+      controls.authRefusals--
+      return close(socket, 4001, 'token refused')
+    }
+    const expires = controls.authExpires
+    send(socket, expires === undefined ? { type: 'auth_ok' } : { type: 'auth_ok', expires })
+  }
+
+  /** Record the token of a poll request's `Authorization: Bearer` header. */
+  function bearer(request: Request): void {
+    const token = /^Bearer +(\S+)/i.exec(request.headers.get('authorization') ?? '')?.[1]
+    if (token !== undefined) tokens.push(token)
+  }
+
   /** What both transports do with a client message once its session is known. */
   function common(s: Session, m: ClientMessage): void {
     switch (m.type) {
@@ -503,7 +536,9 @@ export function createRealtimeMock(first: string | RegExp | RealtimeMockOptions,
       return changed()
     }
     received.push(m)
+    if ((m.type === 'hello' || m.type === 'auth') && typeof m.token === 'string') tokens.push(m.token)
     if (m.type === 'hello') hello(socket, m)
+    else if (m.type === 'auth') renew(socket)
     else if (m.type === 'ping') {
       if (controls.answerPings) send(socket, { type: 'pong', id: m.id })
     } else if (socket.session) {
@@ -564,6 +599,7 @@ export function createRealtimeMock(first: string | RegExp | RealtimeMockOptions,
           at: Date.now(),
         }
         polls.push(poll)
+        bearer(request)
         changed()
         const failure = controls.pollFailures.shift()
         if (failure) return new HttpResponse(null, { status: failure.status, headers: failure.headers })
@@ -595,6 +631,7 @@ export function createRealtimeMock(first: string | RegExp | RealtimeMockOptions,
         if (typeof session !== 'string' || !Array.isArray(messages)) return new HttpResponse(null, { status: 400 })
         const valid = messages.filter(isMessage)
         posts.push({ session, messages: valid })
+        bearer(request)
         received.push(...valid)
         const s = sessions.get(session)
         if (s) for (const m of valid) common(s, m)
@@ -675,6 +712,15 @@ export function createRealtimeMock(first: string | RegExp | RealtimeMockOptions,
     },
     get posts() {
       return posts
+    },
+    get tokens() {
+      return tokens
+    },
+    get authExpires() {
+      return controls.authExpires
+    },
+    set authExpires(ms: number | undefined) {
+      controls.authExpires = ms
     },
     get session() {
       return lastSession
@@ -760,6 +806,10 @@ export function createRealtimeMock(first: string | RegExp | RealtimeMockOptions,
       controls.answerPings = answer
     },
 
+    refuseAuth(times = 1) {
+      controls.authRefusals = times
+    },
+
     withholdWelcome(withhold = true) {
       controls.withholdWelcome = withhold
     },
@@ -785,8 +835,10 @@ export function createRealtimeMock(first: string | RegExp | RealtimeMockOptions,
       controls.withholdWelcome = false
       controls.answerPings = true
       controls.pollFailures = []
+      controls.authExpires = undefined
+      controls.authRefusals = 0
       controls.connections = 0
-      for (const record of [urls, received, sentMessages, unreadable, polls, posts]) record.length = 0
+      for (const record of [urls, received, sentMessages, unreadable, polls, posts, tokens]) record.length = 0
     },
   }
   return mock

@@ -33,15 +33,14 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
-import { build, type Plugin } from 'esbuild'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { createRealtimeServer, type RealtimeServer } from '../../src/server/index.js'
-import { assertBuilt, repoRoot } from '../package/helpers.js'
+import { assertBuilt } from '../package/helpers.js'
 import type { PageState, StartOptions } from './browser-conditions/app.js'
 import { launchPlainChromium, type PlainChromium } from './browser-conditions/browser.js'
 import { describeInChromium } from './chromium.js'
+import { bundlePageApp } from './page-app.js'
 
 const WS_PATH = '/ws/events'
 const POLL_PATH = '/api/events'
@@ -49,30 +48,7 @@ const POLL_PATH = '/api/events'
 const HTML = `<!doctype html><html><head><meta charset="utf-8"><title>wirefeed: the browser's own conditions</title>
 <script type="module" src="/app.js"></script></head><body></body></html>`
 
-/** Resolves the bare specifier 'wirefeed' to the ESM build in dist/, as the package's "exports" map does for an app. */
-const wirefeedFromDist: Plugin = {
-  name: 'wirefeed-from-dist',
-  setup(esbuild) {
-    esbuild.onResolve({ filter: /^wirefeed$/ }, () => ({ path: join(repoRoot, 'dist', 'index.js') }))
-  },
-}
-
-async function bundleApp(): Promise<string> {
-  const result = await build({
-    entryPoints: [join(repoRoot, 'test/e2e/browser-conditions/app.ts')],
-    absWorkingDir: repoRoot,
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    plugins: [wirefeedFromDist],
-    write: false,
-    logLevel: 'silent',
-  })
-  const [file] = result.outputFiles
-  if (!file) throw new Error('esbuild produced no output for test/e2e/browser-conditions/app.ts')
-  return file.text
-}
+const bundleApp = async (): Promise<string> => (await bundlePageApp('test/e2e/browser-conditions/app.ts')).code
 
 /** One node:http server on 127.0.0.1 (a free port): the page and its script, with the reference server attached. */
 async function serve(app: string): Promise<{ http: Server; rt: RealtimeServer; url: string }> {

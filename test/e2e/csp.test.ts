@@ -20,14 +20,13 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
-import { build, type Plugin } from 'esbuild'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createRealtimeServer, type RealtimeServer } from '../../src/server/index.js'
-import { assertBuilt, repoRoot } from '../package/helpers.js'
+import { assertBuilt } from '../package/helpers.js'
 import { type Chromium, describeInChromium, launchChromium } from './chromium.js'
 import type { PageState, StartOptions } from './csp/app.js'
+import { bundlePageApp } from './page-app.js'
 
 const WS_PATH = '/ws/events'
 const POLL_PATH = '/api/events'
@@ -40,32 +39,7 @@ const csp = (port: number): string =>
 const HTML = `<!doctype html><html><head><meta charset="utf-8"><title>wirefeed under a strict CSP</title>
 <script type="module" src="/app.js"></script></head><body></body></html>`
 
-/** Resolves the bare specifier 'wirefeed' to the ESM build in dist/, as the package's "exports" map does for an app. */
-const wirefeedFromDist: Plugin = {
-  name: 'wirefeed-from-dist',
-  setup(esbuild) {
-    esbuild.onResolve({ filter: /^wirefeed$/ }, () => ({ path: join(repoRoot, 'dist', 'index.js') }))
-  },
-}
-
-/** Bundle the page's app for the browser; the metafile says which files went in. */
-async function bundleApp(): Promise<{ code: string; inputs: string[] }> {
-  const result = await build({
-    entryPoints: [join(repoRoot, 'test/e2e/csp/app.ts')],
-    absWorkingDir: repoRoot,
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    plugins: [wirefeedFromDist],
-    metafile: true,
-    write: false,
-    logLevel: 'silent',
-  })
-  const [file] = result.outputFiles
-  if (!file) throw new Error('esbuild produced no output for test/e2e/csp/app.ts')
-  return { code: file.text, inputs: Object.keys(result.metafile.inputs) }
-}
+const bundleApp = (): Promise<{ code: string; inputs: string[] }> => bundlePageApp('test/e2e/csp/app.ts')
 
 /** One node:http server on 127.0.0.1 (a free port): the page and its script, with the reference server attached. */
 async function serve(app: string): Promise<{ http: Server; rt: RealtimeServer; url: string }> {

@@ -3,25 +3,28 @@
  * (dist/index.js) bundled by esbuild, minified, then gzipped at level 9.
  * Needs dist/ (`npm test` builds before running vitest).
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import { constants, gzipSync } from 'node:zlib'
 import { build, type Plugin } from 'esbuild'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, repoRoot } from './helpers.js'
 
 /**
- * Gzipped bytes of the core import with everything it pulls in (dependencies included).
- * Measured 11,702 B (reconnecting-websocket alone is about 3.2 KB of it). The goal is 10 KB:
- * BENCHMARKS.md ("Bundle size") records how far off it is and why. A budget just above what is
- * measured, so that no change adds bytes unnoticed.
+ * Gzipped bytes of the core import with everything it loads (dependencies included), apart from
+ * what it loads on demand. Measured 13,355 B: 11,702 B after the performance work, then token
+ * renewal (`auth`), `persist` and the tab-sharing hooks. reconnecting-websocket alone is about
+ * 3.2 KB of it. The goal is 10 KB: BENCHMARKS.md ("Bundle size") records how far off it is and
+ * why. A budget just above what is measured, so that no change adds bytes unnoticed.
  */
-const BUDGET_TOTAL_GZIP = 11.5 * 1024
+const BUDGET_TOTAL_GZIP = 13.25 * 1024
 /**
  * Gzipped bytes of the package's own code in the core import (dependencies external).
- * Measured 8,639 B, down from 9,154 B; the goal is 5 KB (see BENCHMARKS.md).
+ * Measured 10,282 B (8,639 B before `auth`, `persist` and tab sharing); the goal is 5 KB.
  */
-const BUDGET_OWN_GZIP = 8.5 * 1024
+const BUDGET_OWN_GZIP = 10.25 * 1024
+/** Gzipped bytes loaded on demand only: the tab-sharing code (`shareAcrossTabs`), a chunk of its own. Measured 2,086 B. */
+const BUDGET_LAZY_GZIP = 2.25 * 1024
 /** What an app imports for the core client. */
 const CORE_IMPORTS = ['RealtimeClient']
 
@@ -42,21 +45,59 @@ interface Measured {
   gzip: number
 }
 
-async function bundle(contents: string, external: string[]): Promise<Measured> {
-  const result = await build({
-    stdin: { contents, resolveDir: repoRoot, sourcefile: 'app.js', loader: 'js' },
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    external,
-    plugins: [wirefeedFromDist],
-    write: false,
-    logLevel: 'silent',
-  })
-  const code = result.outputFiles[0]?.contents ?? new Uint8Array()
-  return { raw: code.byteLength, gzip: gzipSync(code, { level: constants.Z_BEST_COMPRESSION }).byteLength }
+let apps = 0
+
+/**
+ * Bundle `contents` as an app's entry, with code splitting as apps ship it: what loads with the
+ * import (the entry and the chunks it imports statically) is measured apart from what loads only
+ * on demand (chunks reached through `import()`, e.g. the tab-sharing code). Each file is gzipped
+ * on its own, as it would be served.
+ */
+async function bundle(contents: string, external: string[]): Promise<Measured & { lazy: Measured }> {
+  const dir = join(repoRoot, 'node_modules', '.cache', 'wirefeed-size-test')
+  mkdirSync(dir, { recursive: true })
+  const entry = join(dir, `app-${process.pid}-${apps++}.js`)
+  writeFileSync(entry, contents)
+  try {
+    const result = await build({
+      entryPoints: [entry],
+      nodePaths: [join(repoRoot, 'node_modules')],
+      bundle: true,
+      splitting: true,
+      minify: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      external,
+      plugins: [wirefeedFromDist],
+      outdir: join(dir, 'out'),
+      metafile: true,
+      write: false,
+      logLevel: 'silent',
+    })
+    const outputs = result.metafile.outputs
+    const files = new Map(result.outputFiles.map((f) => [relative(repoRoot, f.path), f.contents]))
+    const first = Object.keys(outputs).find((name) => outputs[name]?.entryPoint !== undefined)
+    const initial = new Set<string>()
+    const visit = (name: string): void => {
+      if (initial.has(name)) return
+      initial.add(name)
+      for (const i of outputs[name]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path)
+    }
+    if (first) visit(first)
+    const measure = (names: string[]): Measured =>
+      names.reduce(
+        (m, name) => {
+          const code = files.get(name) ?? new Uint8Array()
+          return { raw: m.raw + code.byteLength, gzip: m.gzip + gzipSync(code, { level: constants.Z_BEST_COMPRESSION }).byteLength }
+        },
+        { raw: 0, gzip: 0 },
+      )
+    const js = Object.keys(outputs).filter((name) => name.endsWith('.js'))
+    return { ...measure(js.filter((n) => initial.has(n))), lazy: measure(js.filter((n) => !initial.has(n))) }
+  } finally {
+    rmSync(entry, { force: true })
+  }
 }
 
 /** Runtime exports of dist/index.js, read by esbuild without running the code. */
@@ -95,7 +136,8 @@ describe('bundle size of the core entry (ESM)', () => {
 
   it(`with dependencies: at most ${BUDGET_TOTAL_GZIP} B gzipped`, async () => {
     const size = await bundle(app, [])
-    console.log(`size ${label}, with dependencies: ${size.raw} B minified, ${size.gzip} B gzip-9 (budget ${BUDGET_TOTAL_GZIP} B)`)
+    console.log(`size ${label}, with dependencies: ${size.raw} B minified, ${size.gzip} B gzip-9 (budget ${BUDGET_TOTAL_GZIP} B); loaded on demand: ${size.lazy.raw} B minified, ${size.lazy.gzip} B gzip-9 (budget ${BUDGET_LAZY_GZIP} B)`)
+    expect(size.lazy.gzip).toBeLessThanOrEqual(BUDGET_LAZY_GZIP)
     expect(size.gzip).toBeLessThanOrEqual(BUDGET_TOTAL_GZIP)
   }, 30_000)
 
