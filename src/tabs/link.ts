@@ -164,7 +164,8 @@ export class TabLink {
     const channel = (this.#channel = new BroadcastChannel(this.#name))
     channel.onmessage = (e: MessageEvent<TabMessage>) => this.#onMessage(e.data)
     this.#heard = Date.now()
-    this.#watch = setInterval(() => this.#check(), CHECK)
+    // checked four times per CHECK: a silent leader is probed at most CHECK * 1.25 after it went quiet
+    this.#watch = setInterval(() => this.#check(), CHECK / 4)
     this.#announce()
     this.#request(false)
   }

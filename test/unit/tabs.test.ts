@@ -254,12 +254,12 @@ describe('shareAcrossTabs: a silent leader', () => {
       void l.request(name, {}, () => new Promise(() => {})).catch((e: unknown) => (released = e))
       const b = tab(rt.url, 2)
       expect(b.status).toBe('connecting')
-      await expect.poll(() => b.status, { timeout: CHECK + 2 * GRACE + 2000 }).toBe('open')
+      await expect.poll(() => b.status, { timeout: CHECK + 2 * GRACE + 10_000 }).toBe('open')
       expect(released).toBeInstanceOf(DOMException)
       expect(rt.stats().connections).toBe(1)
       rt.publish('tick', 1)
       await expect.poll(() => b.seqs).toEqual([1])
     },
-    CHECK + 2 * GRACE + 5000,
+    CHECK + 2 * GRACE + 15_000,
   )
 })
