@@ -7,6 +7,7 @@
  */
 import { Backoff } from './backoff.js'
 import { RealtimeError, type RealtimeErrorCode, type RealtimeErrorDetails } from './errors.js'
+import { type ConnectionSink, Handles } from './handles.js'
 import { Heartbeat } from './heartbeat.js'
 import { watchBrowser } from './lifecycle.js'
 import { redactUrl } from './logger.js'
@@ -19,16 +20,7 @@ import { Poller } from './transport/polling.js'
 import { WebSocketTransport } from './transport/websocket.js'
 import type { AuthOptions, ResyncInfo, Stats, Status, UrlSource, WebSocketConstructor } from './types.js'
 
-/** What a connection tells its handles, by kind. */
-export interface SinkMessages {
-  status: Status
-  event: InboundEvent
-  resync: ResyncInfo
-  error: RealtimeError
-}
-
-/** A handle as its connection sees it: one function (a handle holds one, not one per kind). */
-export type ConnectionSink = <K extends keyof SinkMessages>(kind: K, value: SinkMessages[K]) => void
+export type { ConnectionSink, SinkMessages } from './handles.js'
 
 /** Close codes with a meaning of their own (PROTOCOL.md). */
 const UNAUTHORIZED = 4001
@@ -49,9 +41,7 @@ export const newStats = (): Stats => ({ messages: 0, duplicates: 0, gaps: 0, rep
 export class Connection {
   status: Status = 'idle'
   readonly stats: Stats = newStats()
-  readonly #sinks = new Set<ConnectionSink>()
-  /** The handles listening to each event name (`'*'`: to every event): delivery never visits the others. */
-  readonly #routes = new Map<string, readonly ConnectionSink[]>()
+  readonly #handles = new Handles()
   readonly #subs = new Subscriptions()
   readonly #seq: Sequencer
   readonly #heartbeat: Heartbeat
@@ -110,7 +100,7 @@ export class Connection {
         requestReplay: (after) => (this.#poller?.active ? this.#poller.now() : this.#sendSocket({ type: 'replay', after })),
         resync: (info) => {
           this.#log(`resync ${info.reason} from ${info.from}`)
-          for (const sink of this.#sinks) sink('resync', info)
+          this.#handles.tell('resync', info)
         },
       },
       config.replay,
@@ -139,7 +129,7 @@ export class Connection {
   }
 
   attach(sink: ConnectionSink): void {
-    this.#sinks.add(sink)
+    this.#handles.add(sink)
     // A fresh link starts at once (its status reaches this sink from there); reporting `idle`
     // first would flash `closed → idle → connecting` on a handle that connects again.
     if (this.status === 'idle') this.#start()
@@ -148,18 +138,13 @@ export class Connection {
 
   /** A handle starts or stops listening to event `name` (`'*'`: every event). */
   route(sink: ConnectionSink, name: string, on: boolean): void {
-    // lists are replaced, never changed: a delivery under way keeps the list it started with
-    const list = this.#routes.get(name) ?? []
-    const next = on ? (list.includes(sink) ? list : [...list, sink]) : list.filter((s) => s !== sink)
-    if (next.length > 0) this.#routes.set(name, next)
-    else this.#routes.delete(name)
+    this.#handles.route(sink, name, on)
   }
 
   /** A handle lets go of its patterns and leaves; the link closes with the last one (sending no `unsubscribe` then). */
   detach(sink: ConnectionSink, patterns: Iterable<readonly string[]>, names: Iterable<string>): void {
-    this.#sinks.delete(sink)
-    for (const name of names) this.route(sink, name, false)
-    if (this.#sinks.size === 0) return this.#shutdown()
+    this.#handles.remove(sink, names)
+    if (this.#handles.size === 0) return this.#shutdown()
     for (const p of patterns) this.unsubscribe(p)
   }
 
@@ -448,10 +433,7 @@ export class Connection {
   #deliver(event: InboundEvent): void {
     if (this.closed) return
     this.stats.messages++
-    const named = this.#routes.get(event.event)
-    const any = this.#routes.get('*')
-    if (named) for (const sink of named) sink('event', event)
-    if (any) for (const sink of any) if (!named?.includes(sink)) sink('event', event)
+    this.#handles.event(event)
     if (event.ack) this.#ack(event.seq)
   }
 
@@ -606,7 +588,7 @@ export class Connection {
     if (status === this.status) return
     this.status = status
     this.#log(`status ${status}`)
-    for (const sink of this.#sinks) sink('status', status)
+    this.#handles.tell('status', status)
   }
 
   #error(code: RealtimeErrorCode, message: string, details?: RealtimeErrorDetails): void {
@@ -615,7 +597,7 @@ export class Connection {
 
   #report(error: RealtimeError): void {
     this.#log(`error ${error.code}: ${error.message}`)
-    for (const sink of this.#sinks) sink('error', error)
+    this.#handles.tell('error', error)
   }
 
   #log(message: string): void {

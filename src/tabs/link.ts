@@ -19,10 +19,11 @@
  * and takes the lock (`steal`) when no answer comes within `GRACE` ms. A leader that finds its lock
  * taken (or another leader announced) steps down and queues as a follower again.
  */
-import { Connection, type ConnectionSink, newStats } from '../connection.js'
+import { Connection, newStats } from '../connection.js'
 import { RealtimeError, type RealtimeErrorCode, type RealtimeErrorDetails } from '../errors.js'
 import { redactUrl } from '../logger.js'
 import type { ConnectionConfig } from '../options.js'
+import { type ConnectionSink, Handles } from '../handles.js'
 import { matchPattern } from '../patterns.js'
 import type { InboundEvent } from '../protocol/types.js'
 import { Subscriptions } from '../subscriptions.js'
@@ -61,8 +62,7 @@ const effective = (patterns: string[]): string[] => (patterns.length > 0 ? patte
 
 export class TabLink {
   status: Status = 'idle'
-  readonly #sinks = new Set<ConnectionSink>()
-  readonly #routes = new Map<string, readonly ConnectionSink[]>()
+  readonly #handles = new Handles()
   /** This tab's patterns, counted over its handles. */
   readonly #subs = new Subscriptions()
   #patterns: string[] = []
@@ -122,22 +122,18 @@ export class TabLink {
   }
 
   attach(sink: ConnectionSink): void {
-    this.#sinks.add(sink)
+    this.#handles.add(sink)
     if (this.status === 'idle') this.#start()
     else sink('status', this.status)
   }
 
   route(sink: ConnectionSink, name: string, on: boolean): void {
-    const list = this.#routes.get(name) ?? []
-    const next = on ? (list.includes(sink) ? list : [...list, sink]) : list.filter((s) => s !== sink)
-    if (next.length > 0) this.#routes.set(name, next)
-    else this.#routes.delete(name)
+    this.#handles.route(sink, name, on)
   }
 
   detach(sink: ConnectionSink, patterns: Iterable<readonly string[]>, names: Iterable<string>): void {
-    this.#sinks.delete(sink)
-    for (const name of names) this.route(sink, name, false)
-    if (this.#sinks.size === 0) return this.#shutdown()
+    this.#handles.remove(sink, names)
+    if (this.#handles.size === 0) return this.#shutdown()
     for (const p of patterns) this.unsubscribe(p)
   }
 
@@ -278,10 +274,7 @@ export class TabLink {
       this.#last = e.seq
       if (this.#patterns.length > 0 && !this.#patterns.some((p) => matchPattern(p, e.event))) return
       this.#base.messages++
-      const named = this.#routes.get(e.event)
-      const any = this.#routes.get('*')
-      if (named) for (const sink of named) sink('event', e)
-      if (any) for (const sink of any) if (!named?.includes(sink)) sink('event', e)
+      this.#handles.event(e)
     } else if (m.t === 'st') {
       let v = m.v
       if (v === 'closed') return this.#shutdown()
@@ -293,7 +286,7 @@ export class TabLink {
       }
       this.#setStatus(v)
     } else if (m.t === 'rs') {
-      for (const sink of this.#sinks) sink('resync', m.v)
+      this.#handles.tell('resync', m.v)
     } else {
       const [code, message, event, seq, serverCode] = m.v
       const details: RealtimeErrorDetails = {}
@@ -301,14 +294,14 @@ export class TabLink {
       if (seq !== undefined) details.seq = seq
       if (serverCode !== undefined) details.serverCode = serverCode
       const error = new RealtimeError(code, message, details)
-      for (const sink of this.#sinks) sink('error', error)
+      this.#handles.tell('error', error)
     }
   }
 
   #setStatus(status: Status): void {
     if (status === this.status) return
     this.status = status
-    for (const sink of this.#sinks) sink('status', status)
+    this.#handles.tell('status', status)
   }
 
   // ---- leading ----
