@@ -9,7 +9,7 @@
  *
  * The ground truth is the server's own record of what it issued to each session (a `filter` hook
  * that lets everything through); what the client was told (`welcome`, `replay_failed`) is recorded
- * on the client's side of the proxy (faults/wire.ts). Every random choice (burst sizes, event
+ * on the client's side of the proxy (wire.ts). Every random choice (burst sizes, event
  * names, which fault, when, on which link) comes from a seeded PRNG; the seed is printed, and
  * `FAULTS_SEED=<n>` replays the same choices (the timing of real sockets is not reproducible; the
  * schedule of faults is).
@@ -20,11 +20,11 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { RealtimeClient, type ClientOptions, type ResyncInfo } from '../../src/index.js'
-import { startServer } from '../server/helpers.js'
+import { startServer, until } from '../server/helpers.js'
 import { FAULT_KINDS, FaultInjector, type InjectorOptions } from './faults/injector.js'
-import { ledger, prng, range, seedFor, strip, tally, type Delivered, type Issued } from './faults/ledger.js'
 import { FaultProxy } from './faults/proxy.js'
-import { newWireLog, tapped, type WireLog } from './faults/wire.js'
+import { every, ledger, prng, range, seedFor, strip, tally, type Delivered, type Issued } from './ledger.js'
+import { newWireLog, tapped, type WireLog } from './wire.js'
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -34,38 +34,16 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn()
 })
 
+/** Run `tick` every `ms` until stopped, or after the test at the latest. */
+const repeat = (ms: number, tick: () => void): { stop(): void } => every(ms, tick, cleanups)
+
 const SOAK = process.env.WIREFEED_SOAK === '1'
 /** How much larger a soak run is than the run in `npm test`. */
 const SCALE = SOAK ? 5 : 1
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Resolve once `check` holds, polling every few ms; the error names what and the seed. */
-async function until(check: () => boolean, timeout: number, what: string): Promise<void> {
-  const end = performance.now() + timeout
-  while (!check()) {
-    if (performance.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`)
-    await sleep(5)
-  }
-}
 
-/** Run `tick` every `ms` until stopped (after the test at the latest). */
-function every(ms: number, tick: () => void): { stop(): void } {
-  let running = true
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const loop = (): void => {
-    if (!running) return
-    tick()
-    timer = setTimeout(loop, ms)
-  }
-  timer = setTimeout(loop, ms)
-  const stop = (): void => {
-    running = false
-    clearTimeout(timer)
-  }
-  cleanups.push(stop)
-  return { stop }
-}
 
 /** Event names the publisher draws from; the last two match no handle's pattern. */
 const NAMES = ['orders.created', 'orders.shipped', 'metrics.cpu.node1', 'metrics', 'alert', 'orders.eu.created', 'audit.login'] as const
@@ -195,7 +173,7 @@ async function soak(setup: SoakSetup) {
   let published = 0
   let midway = setup.midway
   // ~1,000 events per second: bursts of 15-45 on 30% of the 10 ms ticks, 0-2 on the others
-  const publisher = every(10, () => {
+  const publisher = repeat(10, () => {
     const size = rnd() < 0.3 ? 15 + Math.floor(rnd() * 30) : Math.floor(rnd() * 3)
     for (let i = 0; i < size; i++) {
       const event = NAMES[Math.floor(rnd() * NAMES.length)] as string
@@ -270,7 +248,7 @@ describe('soak through a faulty network: resets, half-open stalls, latency and d
     async () => {
       // The replay buffer holds the whole stream: no outage, however long a busy machine makes
       // it, can outrun it, so any resync or loss here is a defect (the next test makes it small).
-      const seed = seedFor(0)
+      const seed = seedFor('FAULTS_SEED', 0)
       const setup = { label: 'faults', seed, replayBuffer: 100_000 * SCALE, events, faults, perKind }
       const run = await soak(setup)
       const { log, groups, handles } = run
@@ -328,7 +306,7 @@ describe('soak through a faulty network: resets, half-open stalls, latency and d
       // step, <= 100 ms) or a dropped frame fits in the buffer; a stall (~0.5 s until the
       // heartbeat gives up) mostly does not.
       const replayBuffer = 200
-      const seed = seedFor(1)
+      const seed = seedFor('FAULTS_SEED', 1)
       const setup = { label: 'faults small buffer', seed, replayBuffer, events, faults, perKind }
       const run = await soak(setup)
       const { log, groups, handles } = run
@@ -393,7 +371,7 @@ describe('soak through a faulty network: resets, half-open stalls, latency and d
 
 describe('sessions forgotten mid-stream (a restart that loses every session), through the faulty network', () => {
   it('reports exactly one new_session resync per handle, then delivers the new session exactly once, in order', async () => {
-    const seed = seedFor(2)
+    const seed = seedFor('FAULTS_SEED', 2)
     const setup = { label: 'faults forget', seed, replayBuffer: 100_000 * SCALE, events: 6_000 * SCALE, faults: 40 * SCALE, perKind: 5 * SCALE }
     let forgottenAt: number | undefined
     const run = await soak({

@@ -1,21 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Backoff, backoffDelay, type BackoffOptions } from '../../src/backoff.js'
+import { prng } from '../prng.js'
 
 const exact: BackoffOptions = { minDelay: 1000, maxDelay: 16000, factor: 2, jitter: 0 }
 const jittered: BackoffOptions = { ...exact, jitter: 0.2 }
 const STEPS = [1000, 2000, 4000, 8000, 16000, 16000, 16000, 16000]
 
-/** A small seeded PRNG (mulberry32), so the sweep is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 afterEach(() => {
   vi.restoreAllMocks()
@@ -50,7 +40,7 @@ describe('backoffDelay', () => {
   })
 
   it('a seeded sweep keeps every delay within ±20% of its step and never above maxDelay, and spreads over the band', () => {
-    const random = seeded(20240601)
+    const random = prng(20240601)
     STEPS.forEach((step, attempt) => {
       const delays = Array.from({ length: 2000 }, () => backoffDelay(attempt, jittered, random))
       const lo = step * 0.8

@@ -1,25 +1,34 @@
 /**
- * Ground truth and bookkeeping for the fault runs: a seeded PRNG, the server's own record of what
+ * Ground truth and bookkeeping for the end-to-end runs against the reference server (the chaos
+ * runs of node.test.ts, the fault runs of faults.test.ts): seeds, the server's own record of what
  * it issued to each session, and the comparison of what a handle delivered against it.
  */
-import type { SessionView } from '../../../src/server/index.js'
+import type { SessionView } from '../../src/server/index.js'
 
-/** mulberry32: a tiny seeded PRNG, so a failing run's schedule of faults can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+export { prng } from '../prng.js'
+
+/** A fresh random seed, or the one in environment variable `name` (+ `offset`, one per test) to replay a run's choices. */
+export function seedFor(name: string, offset: number): number {
+  const fixed = process.env[name]
+  return fixed !== undefined && fixed !== '' ? (Number(fixed) + offset) >>> 0 : (Math.random() * 2 ** 32) >>> 0
 }
 
-/** A fresh random seed, or `FAULTS_SEED` (+ `offset`, one per test) to replay a run's choices. */
-export function seedFor(offset: number): number {
-  const fixed = process.env.FAULTS_SEED
-  return fixed !== undefined && fixed !== '' ? (Number(fixed) + offset) >>> 0 : (Math.random() * 2 ** 32) >>> 0
+/** Run `tick` every `ms` until stopped; `cleanups` gets the stop, for after the test at the latest. */
+export function every(ms: number, tick: () => void, cleanups: (() => unknown)[]): { stop(): void } {
+  let running = true
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const loop = (): void => {
+    if (!running) return
+    tick()
+    timer = setTimeout(loop, ms)
+  }
+  timer = setTimeout(loop, ms)
+  const stop = (): void => {
+    running = false
+    clearTimeout(timer)
+  }
+  cleanups.push(stop)
+  return { stop }
 }
 
 export interface Issued {
@@ -35,12 +44,17 @@ export interface Issued {
  */
 export function ledger() {
   const bySession = new Map<string, Issued[]>()
+  /** Every event issued, to any session, in the order issued. */
+  const issued: Issued[] = []
   let total = 0
   return {
+    issued,
     filter: (session: SessionView<Record<string, unknown>>, event: string, data: unknown): boolean => {
       let list = bySession.get(session.id)
       if (!list) bySession.set(session.id, (list = []))
-      list.push({ session: session.id, seq: session.seq + 1, event, data })
+      const e = { session: session.id, seq: session.seq + 1, event, data }
+      list.push(e)
+      issued.push(e)
       total++
       return true
     },
@@ -59,8 +73,11 @@ export interface Delivered {
   data: unknown
 }
 
-/** Lost, duplicated and out-of-order deliveries in `got` against `expected` (what it should be, in order). */
-export function tally(expected: readonly Delivered[], got: readonly Delivered[]) {
+/**
+ * Lost, duplicated and out-of-order deliveries in `got` against `expected` (what it should be, in
+ * order); seqs in `excused` (given up by a `resync`) do not count as lost.
+ */
+export function tally(expected: readonly Delivered[], got: readonly Delivered[], excused: ReadonlySet<number> = new Set()) {
   const bySeq = new Map(expected.map((e) => [e.seq, e]))
   const seen = new Set<number>()
   let duplicated = 0
@@ -76,9 +93,11 @@ export function tally(expected: readonly Delivered[], got: readonly Delivered[])
     if (!want) unexpected++
     else if (want.event !== g.event || JSON.stringify(want.data) !== JSON.stringify(g.data)) wrongPayload++
   }
-  const lost = expected.filter((e) => !seen.has(e.seq)).length
+  const lost = expected.filter((e) => !seen.has(e.seq) && !excused.has(e.seq)).length
   return { lost, duplicated, outOfOrder, wrongPayload, unexpected }
 }
+
+export const seqsOf = (list: readonly { seq: number }[]): number[] => list.map((e) => e.seq)
 
 /** The app-level view of events, for whole-list comparisons. */
 export const strip = (list: readonly Delivered[]): Delivered[] => list.map(({ seq, event, data }) => ({ seq, event, data }))
