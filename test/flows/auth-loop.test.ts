@@ -4,22 +4,14 @@
  * after a session stayed up `stableAfter` (5 s). A server that answers every `hello` with `welcome`
  * and then 4001 at once would otherwise get a reconnect per round trip, for ever.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { RealtimeClient } from '../../src/index.js'
 import type { RealtimeError } from '../../src/errors.js'
-import { type ScriptedServer, scriptedServer } from './scripted-socket.js'
+import { type ScriptedServer, scriptedServer, useScriptedClients } from './scripted-socket.js'
 
 const RECONNECT = { minDelay: 100, maxDelay: 800, factor: 2, jitter: 0, maxAttempts: 1000, connectTimeout: 1000 }
-const clients: RealtimeClient[] = []
+const clients = useScriptedClients<RealtimeClient>()
 
-beforeEach(() => {
-  vi.useFakeTimers()
-})
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close()
-  expect(vi.getTimerCount(), 'timers left after close()').toBe(0)
-  vi.useRealTimers()
-})
 
 /**
  * A server that accepts each socket and answers `hello` with `welcome`; `refuse(n)` says whether the

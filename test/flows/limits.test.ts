@@ -10,27 +10,18 @@
  * | poll outbox (100) | `overflow`, the oldest dropped; the rest go out in the next POST |
  * | WebSocket sends | nothing is queued: `refresh()` is sent once, subscriptions travel with `hello` and `welcome` |
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { RealtimeClient } from '../../src/index.js'
 import type { RealtimeError } from '../../src/errors.js'
 import type { ClientOptions, EventMeta, ResyncInfo } from '../../src/types.js'
-import { autoWelcome, type ScriptedServer, scriptedServer } from './scripted-socket.js'
+import { autoWelcome, type ScriptedServer, scriptedServer, useScriptedClients } from './scripted-socket.js'
 
 const RECONNECT = { minDelay: 10, maxDelay: 40, factor: 2, jitter: 0, maxAttempts: 1000, connectTimeout: 1000 }
 /** Long enough for the first reconnect: its backoff step, then the transport's own 0 ms wait. */
 const RECONNECTED = RECONNECT.minDelay + 5
-const clients: RealtimeClient[] = []
+const clients = useScriptedClients<RealtimeClient>()
 const bytes = (text: string): number => new TextEncoder().encode(text).length
 
-beforeEach(() => {
-  vi.useFakeTimers()
-})
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close()
-  expect(vi.getTimerCount(), 'timers left after close()').toBe(0)
-  vi.useRealTimers()
-  vi.unstubAllGlobals()
-})
 
 /** An open client on a scripted server, and what it reports. */
 async function open(options: Partial<ClientOptions> = {}, server: ScriptedServer = scriptedServer()) {

@@ -8,6 +8,7 @@
  * `try`: an exception that escapes the client's handlers does not vanish into an event loop but is
  * kept in `escaped`, where a test can assert that there is none.
  */
+import { afterEach, beforeEach, expect, vi } from 'vitest'
 import type { WebSocketConstructor } from '../../src/types.js'
 
 type Listener = (event: unknown) => void
@@ -150,4 +151,22 @@ export function autoWelcome(server: ScriptedServer, head: () => number = () => 0
       if (s.readyState === 1) s.frame({ type: 'welcome', v: 1, session: 's1', resumed: m.session === 's1', seq: head(), ...welcome })
     })
   }
+}
+
+/**
+ * Fake timers for every test of the file, and the clients a test makes (push them on the returned
+ * list) closed after it, checking that no timer is left behind.
+ */
+export function useScriptedClients<C extends { close(): void }>(): C[] {
+  const clients: C[] = []
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close()
+    expect(vi.getTimerCount(), 'timers left after close()').toBe(0)
+    vi.useRealTimers()
+    vi.unstubAllGlobals()
+  })
+  return clients
 }

@@ -4,26 +4,17 @@
  * unless `allowInsecure`; names and keys from the wire never reach a prototype.
  */
 import { inspect } from 'node:util'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { RealtimeClient } from '../../src/index.js'
 import type { RealtimeError } from '../../src/errors.js'
 import type { ClientOptions, EventMeta, EventSchemas, Status } from '../../src/types.js'
-import { autoWelcome, type ScriptedServer, scriptedServer } from './scripted-socket.js'
+import { autoWelcome, type ScriptedServer, scriptedServer, useScriptedClients } from './scripted-socket.js'
 
 const SECRET = 'SECRET123'
 const RECONNECT = { minDelay: 10, maxDelay: 40, factor: 2, jitter: 0, maxAttempts: 1000, connectTimeout: 500 }
-const clients: RealtimeClient<EventSchemas>[] = []
+const clients = useScriptedClients<RealtimeClient<EventSchemas>>()
 
-beforeEach(() => {
-  vi.useFakeTimers()
-})
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close()
-  expect(vi.getTimerCount(), 'timers left after close()').toBe(0)
-  vi.useRealTimers()
-  vi.unstubAllGlobals()
-})
 
 /** A client, closed after the test, and everything it reports: errors, statuses, log lines. */
 function watch<S extends EventSchemas = EventSchemas>(options: ClientOptions<S>) {
