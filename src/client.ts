@@ -109,7 +109,7 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
 
   /** A snapshot of the connection's counters (shared by deduplicated handles). */
   get stats(): Stats {
-    return this.#connection ? { ...this.#connection.stats } : newStats()
+    return this.#connection ? { ...this.#connection.stats } : newStats(this.#options.protocol?.capabilities.seq)
   }
 
   /** Attach to the connection (shared when `dedupe` is on) and start it if needed. Idempotent. */

@@ -13,10 +13,11 @@ import { watchBrowser } from './lifecycle.js'
 import { redactUrl } from './logger.js'
 import { type ConnectionConfig, DEFAULTS, resolveUrl } from './options.js'
 import { persistSession } from './persist.js'
-import type { Inbound, InboundEvent, Outbound, PollResult } from './protocol/types.js'
+import type { Capabilities, Inbound, InboundEvent, Outbound, PollQuery, PollResult, WireEvent } from './protocol/types.js'
 import { Sequencer } from './sequence.js'
 import { Subscriptions } from './subscriptions.js'
 import { Poller } from './transport/polling.js'
+import { Refetcher } from './transport/refetch.js'
 import { WebSocketTransport } from './transport/websocket.js'
 import type { AuthOptions, ResyncInfo, Stats, Status, UrlSource, WebSocketConstructor } from './types.js'
 
@@ -36,11 +37,11 @@ const MAX_PENDING_ACKS = 1000
 const encoder = /* @__PURE__ */ new TextEncoder()
 
 /** Counters at zero: a new link's, and what a handle without one reports. */
-export const newStats = (): Stats => ({ messages: 0, duplicates: 0, gaps: 0, replayed: 0, resyncs: 0, reconnects: 0, rtt: null, transport: null })
+export const newStats = (sequenced = true): Stats => ({ messages: 0, duplicates: 0, gaps: 0, replayed: 0, resyncs: 0, reconnects: 0, rtt: null, transport: null, sequenced })
 
 export class Connection {
   status: Status = 'idle'
-  readonly stats: Stats = newStats()
+  readonly stats: Stats
   readonly #handles = new Handles()
   readonly #subs = new Subscriptions()
   readonly #seq: Sequencer
@@ -49,6 +50,8 @@ export class Connection {
   readonly #WebSocketClass: WebSocketConstructor | undefined
   #ws: WebSocketTransport | undefined
   #poller: Poller | undefined
+  /** Fetches the state after a `changed` message (servers that only notify). */
+  #refetcher: Refetcher | undefined
   #retryTimer: ReturnType<typeof setTimeout> | undefined
   #welcomeTimer: ReturnType<typeof setTimeout> | undefined
   #stableTimer: ReturnType<typeof setTimeout> | undefined
@@ -86,11 +89,22 @@ export class Connection {
   #renewTimer: ReturnType<typeof setTimeout> | undefined
 
   readonly #config: ConnectionConfig
+  readonly #caps: Capabilities
+  /** Without seq: events counted in arrival order over the connection's life (their `meta.seq`). */
+  #arrivals = 0
+  /** Without seq: this connection's own name for its session (a tab that relays it tells connections apart by it). */
+  readonly #localSession = Math.random().toString(36).slice(2)
   readonly #onClosed: () => void
+  /** Acks come from `ack()` (the tab that delivered the event), not on delivery. */
+  readonly #ackByCaller: boolean
 
-  constructor(config: ConnectionConfig, onClosed: () => void) {
+  /** `ackByCaller`: the link only relays events (a leader tab); whoever delivers them calls `ack()`. */
+  constructor(config: ConnectionConfig, onClosed: () => void, ackByCaller = false) {
     this.#config = config
+    this.#caps = config.protocol.capabilities
+    this.stats = newStats(this.#caps.seq)
     this.#onClosed = onClosed
+    this.#ackByCaller = ackByCaller
     this.#backoff = new Backoff(config.reconnect)
     this.#WebSocketClass = config.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined)
     this.#seq = new Sequencer(
@@ -119,7 +133,7 @@ export class Connection {
 
   /** The session this link belongs to; null before the first `welcome`. */
   get session(): string | null {
-    return this.#seq.session
+    return this.#caps.seq ? this.#seq.session : this.#localSession
   }
 
   /** Resume `session` after seq `last` at the first attempt (a link that continues another one's session). Call before `attach`. */
@@ -150,18 +164,29 @@ export class Connection {
 
   subscribe(patterns: readonly string[]): void {
     const added = this.#subs.add(patterns)
-    if (added.length > 0) this.#send({ type: 'subscribe', events: added })
+    if (added.length > 0) this.#send({ type: 'subscribe', events: added, all: this.#subs.list() })
   }
 
   unsubscribe(patterns: readonly string[]): void {
     const removed = this.#subs.remove(patterns)
-    if (removed.length > 0) this.#send({ type: 'unsubscribe', events: removed })
+    if (removed.length > 0) this.#send({ type: 'unsubscribe', events: removed, all: this.#subs.list() })
   }
 
-  /** Ask the server for the current state again; while polling, also poll now. */
+  /** Acknowledge an event delivered elsewhere (with `ackByCaller`); held while the link is down. */
+  ack(seq: number): void {
+    if (!this.closed) this.#ack(seq)
+  }
+
+  /**
+   * Ask the server for the current state again; while polling, also poll now. A server without a
+   * `refresh` message but with an HTTP side (one that only notifies) is asked by a refetch.
+   */
   refresh(): void {
-    if (this.#send({ type: 'refresh' })) this.#poller?.now()
-    else this.#refreshWanted = true
+    if (this.#poller?.active) {
+      this.#send({ type: 'refresh' })
+      this.#poller.now()
+    } else if (!this.#welcomed) this.#refreshWanted = true
+    else if (!this.#sendSocket({ type: 'refresh' }) && this.#config.protocol.http && this.#config.pollUrl !== undefined) this.#refetch()
   }
 
   /** Drop the socket and try again at once (e.g. after the `url` function changed). */
@@ -186,7 +211,7 @@ export class Connection {
     this.#setStatus('connecting')
     this.#unwatch = watchBrowser(() => this.#wake())
     // before the first attempt: its `hello` (or poll) resumes the session of a page reloaded in this tab
-    if (this.#config.persistKey !== undefined) this.#unpersist = persistSession(this.#config.persistKey, this.#seq)
+    if (this.#config.persistKey !== undefined && this.#caps.seq) this.#unpersist = persistSession(this.#config.persistKey, this.#seq)
     if (this.#WebSocketClass) void this.#attempt(false)
     else if (!this.#startPolling()) this.#fail('transport', 'no WebSocket available and no pollUrl to fall back to')
   }
@@ -201,6 +226,7 @@ export class Connection {
     clearTimeout(this.#probeTimer)
     this.#ws?.close(1000, 'client closed')
     this.#poller?.stop()
+    this.#refetcher?.stop()
     this.#unwatch?.()
     this.#unwatch = undefined
     this.#unpersist?.()
@@ -246,11 +272,12 @@ export class Connection {
     this.#attempting = true
     this.#probing = probe
     this.#welcomed = false
-    let url: unknown
+    let url: string
     try {
       if (this.#config.auth) await this.#credentials()
-      url = await this.#resolve(this.#config.url, 'url')
-      if (typeof url !== 'string') throw new TypeError(`expected a string, got ${typeof url}`)
+      const resolved: unknown = await this.#resolve(this.#config.url, 'url')
+      if (typeof resolved !== 'string') throw new TypeError(`expected a string, got ${typeof resolved}`)
+      url = this.#config.protocol.socketUrl?.(resolved, { token: this.#token }) ?? resolved
     } catch (cause) {
       if (id !== this.#attemptId) return
       // a failed `getToken` is an `auth` error, reported already
@@ -302,9 +329,12 @@ export class Connection {
     throw new Error('refused')
   }
 
+  /** The socket is open: greet the server, or wait for its greeting, or be open already (`capabilities.handshake`). */
   #onOpen(): void {
-    this.#helloEvents = this.#subs.list()
-    this.#sendSocket({ type: 'hello', session: this.#seq.session, after: this.#seq.last, events: this.#helloEvents, token: this.#token })
+    const { handshake } = this.#caps
+    this.#helloEvents = handshake === 'hello' ? this.#subs.list() : []
+    if (handshake === 'hello') this.#sendSocket({ type: 'hello', session: this.#seq.session, after: this.#seq.last, events: this.#helloEvents, token: this.#token })
+    else if (handshake === 'none') this.#onWelcome(this.#localSession, false, 0, undefined)
   }
 
   /** Patterns that changed after `hello` left (they were held back until `welcome`): send the difference. */
@@ -312,8 +342,8 @@ export class Connection {
     const sent = new Set(this.#helloEvents)
     const now = this.#subs.list()
     const added = now.filter((p) => !sent.delete(p))
-    if (added.length > 0) this.#sendSocket({ type: 'subscribe', events: added })
-    if (sent.size > 0) this.#sendSocket({ type: 'unsubscribe', events: [...sent] })
+    if (added.length > 0) this.#sendSocket({ type: 'subscribe', events: added, all: now })
+    if (sent.size > 0) this.#sendSocket({ type: 'unsubscribe', events: [...sent], all: now })
   }
 
   /** Give up on a socket that stopped answering (half-open link, no `welcome`). */
@@ -329,6 +359,7 @@ export class Connection {
     clearTimeout(this.#renewTimer)
     this.#heartbeat.stop()
     this.#seq.stop()
+    this.#refetcher?.stop()
   }
 
   #socketClosed(code: number, reason: string): void {
@@ -381,8 +412,10 @@ export class Connection {
         this.#error('invalid_message', m.error)
         return m.value && this.#handle(m.value)
       case 'event':
-        if (!this.#welcomed) return this.#error('invalid_message', `event seq ${m.seq} arrived before welcome; dropped`)
-        return this.#seq.push(m)
+        if (!this.#welcomed) return this.#error('invalid_message', `event ${m.seq === undefined ? JSON.stringify(m.event) : `seq ${m.seq}`} arrived before welcome; dropped`)
+        return this.#onEvent(m)
+      case 'changed':
+        return this.#refetch()
       case 'welcome':
         return this.#onWelcome(m.session, m.resumed, m.seq, m.heartbeat)
       case 'replay_failed':
@@ -419,22 +452,46 @@ export class Connection {
     }, DEFAULTS.stableAfter)
     const { interval, timeout } = this.#config.heartbeat
     const every = Math.min(interval || Infinity, heartbeat ?? Infinity)
-    if (every !== Infinity) this.#heartbeat.start(every, timeout)
+    if (every !== Infinity) this.#heartbeat.start(every, timeout, !this.#caps.ping)
     this.#scheduleRenewal()
     this.#setStatus('open')
     this.#reconcile()
     // acks and a refresh that the last POST may not have carried (subscriptions went with `hello`)
     for (const m of unsent) if (m.type === 'ack' || m.type === 'refresh') this.#sendSocket(m)
-    this.#seq.begin(session, resumed, seq, true)
+    if (this.#caps.seq) this.#seq.begin(session, resumed, seq, true)
+    else this.#unsequenced()
     this.#flushPending()
+  }
+
+  /**
+   * A link came up on a protocol without seq: what the server sent while there was none is lost,
+   * and nothing says how much. After the first, each one is a `resync` (the app refetches).
+   */
+  #unsequenced(): void {
+    if (this.#seq.session === null) {
+      this.#seq.session = this.#localSession
+      return
+    }
+    this.stats.resyncs++
+    this.#handles.tell('resync', { reason: 'new_session', from: this.#arrivals + 1, to: null, missed: null })
+  }
+
+  /** An event off the wire: in seq order through the sequencer, or as it came without seq. */
+  #onEvent(m: WireEvent): void {
+    if (!this.#caps.seq) return this.#deliver({ ...m, seq: ++this.#arrivals, ack: false })
+    if (m.seq === undefined) return this.#error('invalid_message', `event "${m.event}" has no seq; dropped`)
+    this.#seq.push(m as InboundEvent)
   }
 
   /** To the handles listening to the event by name, then to those listening to every event. */
   #deliver(event: InboundEvent): void {
     if (this.closed) return
-    this.stats.messages++
-    this.#handles.event(event)
-    if (event.ack) this.#ack(event.seq)
+    // a server that does not filter by the patterns: the client does (an ack is still owed)
+    if (this.#caps.filter || this.#subs.matches(event.event)) {
+      this.stats.messages++
+      this.#handles.event(event)
+    }
+    if (event.ack && !this.#ackByCaller) this.#ack(event.seq)
   }
 
   #ack(seq: number): void {
@@ -462,14 +519,11 @@ export class Connection {
   /** Fall back to polling; false when there is no `pollUrl` (or polling is off). */
   #startPolling(): boolean {
     const { pollUrl, polling } = this.#config
-    const fetchFn = this.#config.fetch ?? globalThis.fetch
-    if (pollUrl === undefined || polling === false || typeof fetchFn !== 'function') return false
-    const plain = fetchFn.bind(globalThis)
-    // with `auth`, each poll request carries the token in a header (never in a URL, which may be logged)
-    const authed: typeof plain = async (input, init) =>
-      plain(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${await this.#credentials()}` } })
-    this.#poller ??= new Poller(this.#config.auth ? authed : plain, this.#config.protocol, { ...this.#config.reconnect, ...polling, maxMessageBytes: this.#config.maxMessageBytes }, {
-      query: () => ({ session: this.#seq.session, after: this.#seq.last, events: this.#subs.list(), wait: polling.wait }),
+    const fetchFn = this.#fetch()
+    const http = this.#config.protocol.http
+    if (pollUrl === undefined || polling === false || !fetchFn || !http) return false
+    this.#poller ??= new Poller(fetchFn, http, { ...this.#config.reconnect, ...polling, maxMessageBytes: this.#config.maxMessageBytes }, {
+      query: () => this.#query(polling.wait),
       url: () => this.#resolve(pollUrl, 'pollUrl'),
       result: (r, warning) => this.#onPoll(r, warning),
       // a request that failed for want of a token was reported as an `auth` error already
@@ -484,21 +538,61 @@ export class Connection {
     return true
   }
 
+  /** `fetch` for polls and refetches; with `auth`, each request carries the token in a header (never in a URL, which may be logged). */
+  #fetch(): typeof globalThis.fetch | undefined {
+    const fetchFn = this.#config.fetch ?? globalThis.fetch
+    if (typeof fetchFn !== 'function') return undefined
+    const plain = fetchFn.bind(globalThis)
+    if (!this.#config.auth) return plain
+    return async (input, init) => plain(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${await this.#credentials()}` } })
+  }
+
+  #query(wait: number): PollQuery {
+    return { session: this.#caps.seq ? this.#seq.session : null, after: this.#seq.last, events: this.#subs.list(), wait }
+  }
+
   #onPoll(r: PollResult, warning: string | undefined): void {
     if (warning) this.#error('invalid_message', warning)
     this.#authFailures = 0
     this.stats.transport = 'polling'
-    if (this.#lost) this.stats.reconnects++
+    const lost = this.#lost
+    if (lost) this.stats.reconnects++
     this.#lost = false
+    if (!this.#caps.seq) {
+      if (lost || this.#seq.session === null) this.#unsequenced()
+      for (const e of r.events) this.#onEvent(e)
+      return
+    }
+    const { session, resumed, seq } = r
+    if (session === undefined || resumed === undefined || seq === undefined) return this.#error('invalid_message', 'poll answer without session, resumed and seq')
     // `seq` of a poll answer is the head after its events; the session starts before the first of them
-    const first = r.events[0]
-    const base = first ? Math.min(first.seq - 1, r.seq) : r.seq
+    const first = r.events[0]?.seq
+    const base = first === undefined ? seq : Math.min(first - 1, seq)
     // the same session, not resumed: its buffer no longer covers `after`; what is lost is exactly
     // known (up to `base`), as with `replay_failed` over a socket
-    if (!r.resumed && r.session === this.#seq.session) this.#seq.replayFailed(base)
-    else this.#seq.begin(r.session, r.resumed, base, false)
-    for (const e of r.events) this.#seq.push(e)
+    if (!resumed && session === this.#seq.session) this.#seq.replayFailed(base)
+    else this.#seq.begin(session, resumed, base, false)
+    for (const e of r.events) this.#onEvent(e)
     this.#flushPending()
+  }
+
+  /** The server said its state changed: fetch it (at most once per `refetchInterval`), where there is an HTTP side to ask. */
+  #refetch(): void {
+    const { pollUrl } = this.#config
+    const fetchFn = this.#fetch()
+    const http = this.#config.protocol.http
+    if (pollUrl === undefined || !fetchFn || !http) return this.#error('config', 'the server announced a change, but there is no pollUrl to fetch it from')
+    this.#refetcher ??= new Refetcher(fetchFn, http, { interval: this.#config.refetchInterval, timeout: this.#config.reconnect.connectTimeout, maxMessageBytes: this.#config.maxMessageBytes }, {
+      query: () => this.#query(0),
+      url: () => this.#resolve(pollUrl, 'pollUrl'),
+      result: (r, warning) => {
+        if (warning) this.#error('invalid_message', warning)
+        for (const e of r.events) this.#onEvent(e)
+      },
+      error: (e) => e.cause instanceof RealtimeError || this.#report(e),
+      unauthorized: () => this.#refused(),
+    })
+    this.#refetcher.changed()
   }
 
   /** While polling, try WebSocket again every `upgradeInterval`. */
@@ -523,8 +617,10 @@ export class Connection {
     return this.#welcomed && this.#sendSocket(message)
   }
 
+  /** False when the socket cannot take it, or the protocol has no such message. */
   #sendSocket(message: Outbound): boolean {
-    return this.#ws?.send(this.#config.protocol.encode(message)) ?? false
+    const frame = this.#config.protocol.encode(message)
+    return frame !== null && (this.#ws?.send(frame) ?? false)
   }
 
   // ---- credentials (`auth`) ----

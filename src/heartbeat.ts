@@ -3,6 +3,10 @@
  * first unanswered one: a watchdog runs from there), the link is dead (half-open: the socket looks open but nothing flows) and `dead` is called.
  * `probe()` (page visible again, network back) also judges liveness by wall-clock time, so a tab
  * whose timers were frozen finds a dead link as soon as it runs again instead of one more interval later.
+ *
+ * Against a server that has no ping (`silent`), the heartbeat only listens: no frame at all for
+ * `interval + timeout` means a dead link (the server's own traffic or keep-alives must come more
+ * often than that).
  */
 export interface HeartbeatHooks {
   ping(id: number): void
@@ -20,6 +24,7 @@ export class Heartbeat {
   #sent = new Map<number, number>()
   #interval = 0
   #timeout = 0
+  #silent = false
 
   readonly #hooks: HeartbeatHooks
 
@@ -27,13 +32,15 @@ export class Heartbeat {
     this.#hooks = hooks
   }
 
-  /** Start (or restart) pinging. */
-  start(interval: number, timeout: number): void {
+  /** Start (or restart) pinging; `silent`: listen only (see above). */
+  start(interval: number, timeout: number, silent = false): void {
     this.stop()
     this.#interval = interval
     this.#timeout = timeout
+    this.#silent = silent
     this.#lastSeen = Date.now()
-    this.#schedule()
+    if (silent) this.#listen(interval + timeout)
+    else this.#schedule()
   }
 
   /** Any inbound frame: the link is alive. Called for every frame, so it only takes notes. */
@@ -57,7 +64,7 @@ export class Heartbeat {
       this.stop()
       return this.#hooks.dead()
     }
-    this.#ping()
+    if (!this.#silent) this.#ping()
   }
 
   stop(): void {
@@ -77,6 +84,17 @@ export class Heartbeat {
       this.#schedule()
       this.#ping()
     }, this.#interval)
+  }
+
+  /** Silent mode: wake when the link will have been quiet for `interval + timeout`, unless a frame came meanwhile. */
+  #listen(ms: number): void {
+    this.#tick = setTimeout(() => {
+      const quiet = Date.now() - this.#lastSeen
+      const limit = this.#interval + this.#timeout
+      if (quiet < limit) return this.#listen(limit - quiet)
+      this.stop()
+      this.#hooks.dead()
+    }, ms)
   }
 
   #ping(): void {

@@ -14,6 +14,8 @@ export const DEFAULTS = {
   refreshBefore: 60000,
   /** A connection that stayed up this long resets the backoff schedule, ms. */
   stableAfter: 5000,
+  /** After a `changed` message, the soonest the next refetch may start, ms. */
+  refetchInterval: 1000,
 }
 
 /** The settings one connection runs with: the client options it needs, every default filled in. */
@@ -24,6 +26,8 @@ export interface ConnectionConfig extends Pick<ClientOptions, 'url' | 'pollUrl' 
   replay: typeof DEFAULTS.replay
   maxMessageBytes: number
   protocol: Protocol
+  /** See `ProtocolDefaults.refetchInterval`. */
+  refetchInterval: number
   auth: Required<AuthOptions> | undefined
   /** With `persist: 'session'`: the name of the connection's record in sessionStorage. */
   persistKey?: string
@@ -40,13 +44,16 @@ function merge<T extends Record<string, number>>(defaults: T, given: Partial<Rec
 }
 
 export function toConfig(o: ClientOptions): ConnectionConfig {
+  const protocol = o.protocol ?? v1Protocol
+  // what the protocol's server calls for, under what the app asked for
+  const given = protocol.defaults ?? {}
   const reconnect = merge(DEFAULTS.reconnect, o.reconnect)
   reconnect.jitter = Math.min(reconnect.jitter, 1)
   reconnect.factor = Math.max(reconnect.factor, 1)
   reconnect.minDelay = Math.max(reconnect.minDelay, 1)
   reconnect.maxDelay = Math.max(reconnect.maxDelay, reconnect.minDelay)
-  const heartbeat = merge(DEFAULTS.heartbeat, o.heartbeat)
-  const polling = o.polling !== false && merge(DEFAULTS.polling, o.polling)
+  const heartbeat = merge(merge(DEFAULTS.heartbeat, given.heartbeat), o.heartbeat)
+  const polling = o.polling !== false && merge(merge(DEFAULTS.polling, given.polling), o.polling)
   // zero would mean a dead link at every ping, or a poll loop with no pause
   heartbeat.timeout ||= DEFAULTS.heartbeat.timeout
   if (polling) polling.interval ||= DEFAULTS.polling.interval
@@ -58,7 +65,8 @@ export function toConfig(o: ClientOptions): ConnectionConfig {
     polling,
     replay: merge(DEFAULTS.replay, o.replay),
     maxMessageBytes: positive(o.maxMessageBytes, DEFAULTS.maxMessageBytes),
-    protocol: o.protocol ?? v1Protocol,
+    protocol,
+    refetchInterval: positive(given.refetchInterval, DEFAULTS.refetchInterval),
     ...(o.persist === 'session' && { persistKey: persistKey(o.url, o.dedupeKey) }),
     auth: o.auth && { getToken: o.auth.getToken, refreshBefore: positive(o.auth.refreshBefore, DEFAULTS.refreshBefore) },
   }

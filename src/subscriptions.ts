@@ -1,3 +1,5 @@
+import { matchPattern } from './patterns.js'
+
 /**
  * Reference-counted subscription patterns of one connection. Many handles may subscribe to the
  * same pattern; the wire sees one `subscribe` when the first takes it and one `unsubscribe` when
@@ -24,6 +26,12 @@ export class Subscriptions {
       // the last reference went (a pattern no one held is not reported)
       return n === 1
     })
+  }
+
+  /** Whether any pattern held matches `event` (for servers that do not filter). */
+  matches(event: string): boolean {
+    for (const p of this.#counts.keys()) if (matchPattern(p, event)) return true
+    return false
   }
 
   /** The current set, as sent in `hello` and with every poll. */

@@ -51,6 +51,13 @@ export interface Stats {
   rtt: number | null
   /** The transport events currently arrive over; null while the link is down. */
   transport: 'websocket' | 'polling' | null
+  /**
+   * The protocol numbers events (`capabilities.seq`): gaps are detected and replayed, each event
+   * arrives once and in order, or a `resync` says what was lost. False: events arrive as the
+   * server sends them, `meta.seq` only counts them, `duplicates`/`gaps`/`replayed` stay 0, and
+   * every reconnect is a `resync` (what the server sent meanwhile is unknown).
+   */
+  sequenced: boolean
 }
 
 /** What a listener learns besides the data. */

@@ -12,34 +12,11 @@
  * check in front of that loop, to keep the hot path as fast as JSON.parse allows.
  */
 import type { EventMessage, PollResponse, ServerMessage } from './v1-schema.js'
+import { ANY, ARRAY, BOOL, DROPPED, type Field, ID, NUM, OPTIONAL, POSITIVE, SEQ, STR, invalid, isBool, isNum, isObj, isSeq, isStr, type Obj, parse, read, stripped } from './json.js'
 import type { Decoded, Inbound, InboundEvent, Invalid, Outbound, PollQuery, PollResult, Protocol } from './types.js'
 
-type Obj = Record<string, unknown>
 type Message = Exclude<Inbound, Invalid>
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
-const isSeq = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
-/** Finite, as `z.number()`: JSON.parse turns `1e400` into Infinity. */
-const isNum = (v: unknown): v is number => Number.isFinite(v)
-const isStr = (v: unknown): v is string => typeof v === 'string'
-const isBool = (v: unknown): v is boolean => typeof v === 'boolean'
-
-/** What a field may hold: its check, and the words an error uses for it. */
-type Kind = readonly [check: (v: unknown) => boolean, wants: string]
-const STR: Kind = [isStr, 'a string']
-const BOOL: Kind = [isBool, 'a boolean']
-const SEQ: Kind = [isSeq, 'a non-negative integer']
-const NUM: Kind = [isNum, 'a number']
-const POSITIVE: Kind = [(v) => isNum(v) && v > 0, 'a positive number']
-const ID: Kind = [(v) => isNum(v) || isStr(v), 'a number or a string']
-const ARRAY: Kind = [Array.isArray, 'an array']
-/** `data`: anything, also nothing (then the message carries `data: undefined`). */
-const ANY: Kind = [() => true, '']
-
-/** A field may be left out (`OPTIONAL`), or be checked and not passed on (`DROPPED`). */
-const OPTIONAL = 1
-const DROPPED = 2
-type Field<K extends string = string> = readonly [key: K, kind: Kind, how?: typeof OPTIONAL | typeof DROPPED]
 /** The fields of a message of the schema (`type` aside, the lookup already checked it). */
 type Fields<M> = readonly Field<Exclude<keyof M & string, 'type'>>[]
 
@@ -58,21 +35,6 @@ const BY_TYPE = new Map<string, readonly Field[]>(Object.entries(MESSAGES))
 const POLL: Fields<PollResponse> = [['session', STR], ['resumed', BOOL], ['seq', SEQ], ['events', ARRAY]]
 
 /**
- * Checks `m` against `fields` and copies their values into `out` (keys from the table only, never
- * from the wire; an absent optional field is left out); returns `out`, or the first reason `m`
- * does not fit, naming the field.
- */
-function read<T extends object>(m: Obj, fields: readonly Field[], out: T): T | string {
-  for (const [key, [check, wants], how] of fields) {
-    const v = m[key]
-    if (v === undefined && how) continue
-    if (!check(v)) return `"${key}" must be ${wants}`
-    if (how !== DROPPED) (out as Obj)[key] = v
-  }
-  return out
-}
-
-/**
  * An `event` message, or the reason it is not one. The hot path: a hand-written check of the same
  * fields as `MESSAGES.event`, which only a frame that fails it goes through, for the error's words.
  */
@@ -88,33 +50,6 @@ function toEvent(m: Obj): InboundEvent | string {
 }
 
 const fail = (error: string): Decoded<never> => ({ ok: false, error })
-
-/**
- * Whether a text may hold a `__proto__` key: spelt out, or with one of its letters written as a
- * `\u` escape (`"\u005f_proto__"` parses to the same key). Two plain substring searches: a frame
- * without either (nearly all of them) is parsed with no reviver, at the speed of JSON.parse.
- */
-const mayHoldProto = (text: string): boolean => text.includes('__proto__') || text.includes('\\u00')
-
-/** Set by `parse` when it removed a `__proto__` key from the text it last parsed. */
-let stripped = false
-const dropProto = (key: string, v: unknown): unknown => {
-  if (key !== '__proto__') return v
-  stripped = true
-  return undefined
-}
-
-/** JSON.parse that never yields an own `__proto__` key (see `stripped`); undefined for invalid JSON. */
-function parse(text: string): unknown {
-  stripped = false
-  try {
-    return mayHoldProto(text) ? JSON.parse(text, dropProto) : JSON.parse(text)
-  } catch {
-    return undefined
-  }
-}
-
-const invalid = (error: string): Invalid => ({ type: 'invalid', error })
 
 function decode(frame: string): Inbound | null {
   const m = parse(frame)
@@ -142,12 +77,17 @@ function decodePoll(body: string): Decoded<PollResult> {
   }
   out.events = events
   if (repaired) return { ok: true, value: out, warning: 'a "__proto__" key was removed from the poll response' }
-  return { ok: true, value: out satisfies Omit<PollResponse, 'events'> & { events: InboundEvent[] } }
+  return { ok: true, value: out }
 }
 
-/** Outbound messages are built by the client from its own state; v1 adds only the version to hello. */
-const encode = (message: Outbound): string =>
-  JSON.stringify(message.type === 'hello' ? { ...message, v: 1 } : message)
+/** Outbound messages are built by the client from its own state; v1 adds the version to hello, and sends only the change of patterns. */
+function wire(message: Outbound): object {
+  if (message.type === 'hello') return { ...message, v: 1 }
+  if (message.type === 'subscribe' || message.type === 'unsubscribe') return { type: message.type, events: message.events }
+  return message
+}
+
+const encode = (message: Outbound): string => JSON.stringify(wire(message))
 
 function pollUrl(base: string, q: PollQuery): string {
   const params = new URLSearchParams()
@@ -158,7 +98,13 @@ function pollUrl(base: string, q: PollQuery): string {
   return base + (base.includes('?') ? '&' : '?') + params.toString()
 }
 
-const encodePost = (session: string, messages: readonly Outbound[]): string => JSON.stringify({ session, messages })
+const encodePost = (session: string, messages: readonly Outbound[]): string => JSON.stringify({ session, messages: messages.map(wire) })
 
 /** The default protocol: wirefeed v1. */
-export const v1Protocol: Protocol = { name: 'v1', decode, encode, pollUrl, decodePoll, encodePost }
+export const v1Protocol: Protocol = {
+  name: 'v1',
+  capabilities: { seq: true, handshake: 'hello', ping: true, filter: true },
+  decode,
+  encode,
+  http: { pollUrl, decodePoll, encodePost },
+}

@@ -5,7 +5,7 @@
  */
 import { Backoff, type BackoffOptions } from '../backoff.js'
 import { RealtimeError, type RealtimeErrorCode } from '../errors.js'
-import type { Outbound, PollQuery, PollResult, Protocol } from '../protocol/types.js'
+import type { HttpCodec, Outbound, PollQuery, PollResult } from '../protocol/types.js'
 
 export interface PollHooks {
   /** Session, last seq and patterns for the next GET. */
@@ -43,17 +43,17 @@ const encoder = /* @__PURE__ */ new TextEncoder()
 const later = (fn: () => void, ms: number): ReturnType<typeof setTimeout> => setTimeout(fn, Math.min(2 ** 31 - 1, ms))
 
 /** Whether `text` is larger than `max` bytes as UTF-8 (a UTF-16 unit is at most 3 bytes). */
-const tooLarge = (text: string, max: number): boolean =>
+export const tooLarge = (text: string, max: number): boolean =>
   text.length > max || (text.length * 3 > max && encoder.encode(text).length > max)
 
 /** 401 or 403: the server refused the credentials. */
-const denied = (status: number): boolean => status === 401 || status === 403
+export const denied = (status: number): boolean => status === 401 || status === 403
 
 /**
  * A new request's controller, aborted once `ms` have passed. However it is aborted (deadline,
  * `now()`, `stop()`, or by its owner once the request is over), its deadline goes with it.
  */
-function fly(ms: number): AbortController {
+export function fly(ms: number): AbortController {
   const flight = new AbortController()
   const deadline = later(() => flight.abort(), ms)
   flight.signal.addEventListener('abort', () => clearTimeout(deadline))
@@ -86,13 +86,13 @@ export class Poller {
   readonly #backoff: Backoff
 
   readonly #fetchFn: typeof globalThis.fetch
-  readonly #protocol: Protocol
+  readonly #protocol: HttpCodec
   readonly #options: Required<PollOptions>
   readonly #hooks: PollHooks
 
   constructor(
     fetchFn: typeof globalThis.fetch,
-    protocol: Protocol,
+    protocol: HttpCodec,
     options: PollOptions,
     hooks: PollHooks,
   ) {
@@ -123,6 +123,8 @@ export class Poller {
 
   /** Queue a client message for the next POST (bounded: the oldest is dropped first). */
   send(message: Outbound): void {
+    // a server without a POST endpoint takes no client message while polling (patterns go with each GET)
+    if (!this.#protocol.encodePost) return
     this.#outbox.push(message)
     this.#trim()
     void this.#flush()
@@ -214,7 +216,8 @@ export class Poller {
   /** POST what is queued, one request at a time; keep it for the next try on failure. */
   async #flush(): Promise<void> {
     const session = this.#hooks.query().session
-    if (this.#post || !this.#running || session === null || this.#outbox.length === 0) return
+    const encode = this.#protocol.encodePost?.bind(this.#protocol)
+    if (this.#post || !this.#running || session === null || !encode || this.#outbox.length === 0) return
     const batch = (this.#posted = this.#outbox)
     this.#outbox = []
     const flight = (this.#post = fly(this.#options.connectTimeout))
@@ -225,7 +228,7 @@ export class Poller {
         res = await this.#fetchFn(base, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: this.#protocol.encodePost(session, batch),
+          body: encode(session, batch),
           signal: flight.signal,
         })
       }

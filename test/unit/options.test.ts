@@ -14,10 +14,21 @@ describe('toConfig', () => {
       replay: { timeout: 5000, maxBuffer: 1000 },
       maxMessageBytes: 1048576,
       protocol: v1Protocol,
+      refetchInterval: 1000,
       logger: undefined,
       WebSocket: undefined,
       fetch: undefined,
     })
+  })
+
+  it("puts a protocol's defaults under the app's options", () => {
+    const protocol = { ...v1Protocol, defaults: { polling: { interval: 60000 }, heartbeat: { interval: 5000, timeout: 2000 }, refetchInterval: 250 } }
+    const c = toConfig({ url: 'wss://x', protocol, heartbeat: { timeout: 3000 } })
+    expect(c.polling).toEqual({ interval: 60000, wait: 0, upgradeInterval: 60000 })
+    expect(c.heartbeat).toEqual({ interval: 5000, timeout: 3000 })
+    expect(c.refetchInterval).toBe(250)
+    expect(toConfig({ url: 'wss://x', protocol, polling: { interval: 1000 } }).polling).toEqual({ interval: 1000, wait: 0, upgradeInterval: 60000 })
+    expect(toConfig({ url: 'wss://x', protocol, polling: false }).polling).toBe(false)
   })
 
   it('keeps given values and replaces negative, NaN and infinite ones by the default', () => {

@@ -48,7 +48,7 @@ function setup(options: Partial<PollOptions> = {}, query: Partial<PollQuery> = {
   let url: () => Promise<string> = async () => BASE
   const poller = new Poller(
     f.fn,
-    v1Protocol,
+    v1Protocol.http!,
     { minDelay: 1000, maxDelay: 16000, factor: 2, jitter: 0, interval: 30000, wait: 0, maxMessageBytes: 1 << 20, ...options },
     {
       query: () => q,
@@ -56,7 +56,7 @@ function setup(options: Partial<PollOptions> = {}, query: Partial<PollQuery> = {
       result: (r, warning) => {
         results.push(r)
         warnings.push(warning)
-        if (r.events.length > 0) q.after = r.events[r.events.length - 1]!.seq
+        if (r.events.length > 0) q.after = r.events[r.events.length - 1]!.seq ?? null
       },
       error: (e) => errors.push(e),
       unauthorized: () => unauthorized++,
@@ -627,7 +627,9 @@ describe('Poller: now() and stop()', () => {
 })
 
 describe('Poller: the POST of client messages', () => {
-  const subscribe: Outbound = { type: 'subscribe', events: ['host'] }
+  const subscribe: Outbound = { type: 'subscribe', events: ['host'], all: ['host'] }
+  /** How v1 puts it on the wire: the change only. */
+  const subscribed = { type: 'subscribe', events: ['host'] }
   const ack: Outbound = { type: 'ack', seq: 42 }
   const refresh: Outbound = { type: 'refresh' }
 
@@ -641,7 +643,7 @@ describe('Poller: the POST of client messages', () => {
     const [post] = t.posts()
     expect(post!.url).toBe(BASE)
     expect(post!.init.headers).toEqual({ 'content-type': 'application/json' })
-    expect(JSON.parse(String(post!.init.body))).toEqual({ session: 's1', messages: [subscribe] })
+    expect(JSON.parse(String(post!.init.body))).toEqual({ session: 's1', messages: [subscribed] })
     post!.resolve(new Response(null, { status: 204 }))
     await settle()
     expect(t.errors).toEqual([])
@@ -699,7 +701,7 @@ describe('Poller: the POST of client messages', () => {
     t.gets()[0]!.resolve(json({ session: 's-new', resumed: false, seq: 0, events: [] }))
     await settle()
     expect(t.posts()).toHaveLength(1)
-    expect(JSON.parse(String(t.posts()[0]!.init.body))).toEqual({ session: 's-new', messages: [subscribe] })
+    expect(JSON.parse(String(t.posts()[0]!.init.body))).toEqual({ session: 's-new', messages: [subscribed] })
   })
 
   it('a POST answered 404 reports the session lost and polls again at once, aborting the long poll', async () => {
@@ -731,7 +733,7 @@ describe('Poller: the POST of client messages', () => {
     t.gets()[0]!.resolve(answer(41))
     await settle()
     expect(t.posts()).toHaveLength(2)
-    expect(JSON.parse(String(t.posts()[1]!.init.body)).messages).toEqual([subscribe, ack])
+    expect(JSON.parse(String(t.posts()[1]!.init.body)).messages).toEqual([subscribed, ack])
   })
 
   it('a POST that fails on the network keeps its messages too', async () => {
@@ -775,7 +777,7 @@ describe('Poller: the POST of client messages', () => {
     expect(t.unauthorized()).toBe(1)
     t.poller.send(ack)
     await settle()
-    expect(JSON.parse(String(t.posts()[1]!.init.body)).messages).toEqual([subscribe, ack])
+    expect(JSON.parse(String(t.posts()[1]!.init.body)).messages).toEqual([subscribed, ack])
   })
 
   it('the outbox is bounded: past 100 messages the oldest is dropped with an overflow error', async () => {

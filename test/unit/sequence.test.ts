@@ -17,7 +17,7 @@ function setup(options: Partial<SequenceOptions> = {}) {
   const resyncs: ResyncInfo[] = []
   /** Every hook call in order, to check what comes before what. */
   const log: string[] = []
-  const stats: Stats = { messages: 0, duplicates: 0, gaps: 0, replayed: 0, resyncs: 0, reconnects: 0, rtt: null, transport: null }
+  const stats: Stats = { messages: 0, duplicates: 0, gaps: 0, replayed: 0, resyncs: 0, reconnects: 0, rtt: null, transport: null, sequenced: true }
   const seq = new Sequencer(
     {
       deliver: (e) => {

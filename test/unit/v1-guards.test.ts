@@ -149,7 +149,7 @@ function expectedPoll(body: string): Decoded<PollResult> | 'error' {
 
 function checkPoll(body: string): 'ok' | 'error' {
   let got: Decoded<PollResult> | undefined
-  expect(() => (got = v1Protocol.decodePoll(body)), body).not.toThrow()
+  expect(() => (got = v1Protocol.http!.decodePoll(body)), body).not.toThrow()
   const want = expectedPoll(body)
   if (want === 'error') {
     expect(got, body).toMatchObject({ ok: false })
@@ -483,7 +483,7 @@ describe('v1 decode: properties', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), spliced), (text) => {
         checkFrame(text)
-        expect(() => v1Protocol.decodePoll(text)).not.toThrow()
+        expect(() => v1Protocol.http!.decodePoll(text)).not.toThrow()
       }),
       { numRuns: 1500 },
     )
@@ -497,7 +497,7 @@ const pollOf = (events: unknown[], extra: Obj = {}): Obj => ({ session: 's-7f3',
 describe('v1 decodePoll: the guard agrees with the pollResponse schema', () => {
   it('decodes a poll answer to the exact internal result, unknown fields stripped', () => {
     const body = JSON.stringify(pollOf([FULL.event, { type: 'event', seq: 43, event: 'x', data: null, extra: 1 }], { extra: true }))
-    expect(v1Protocol.decodePoll(body)).toStrictEqual({
+    expect(v1Protocol.http!.decodePoll(body)).toStrictEqual({
       ok: true,
       value: {
         session: 's-7f3',
@@ -522,7 +522,7 @@ describe('v1 decodePoll: the guard agrees with the pollResponse schema', () => {
       ['{"session":"s","resumed":true,"seq":3,"events":[{"type":"event","seq":1}]}', 'invalid event in poll response: "event" must be a string'],
       ['{"session":"s","resumed":true,"seq":3,"events":[{"type":"ping","id":1}]}', 'invalid event in poll response: not an event message'],
     ]
-    for (const [body, error] of errors) expect(v1Protocol.decodePoll(body), body).toStrictEqual({ ok: false, error })
+    for (const [body, error] of errors) expect(v1Protocol.http!.decodePoll(body), body).toStrictEqual({ ok: false, error })
   })
 
   it('corpus', () => {
