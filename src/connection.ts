@@ -226,7 +226,7 @@ export class Connection {
     clearTimeout(this.#probeTimer)
     this.#ws?.close(1000, 'client closed')
     this.#poller?.stop()
-    this.#refetcher?.stop()
+    this.#stopRefetch()
     this.#unwatch?.()
     this.#unwatch = undefined
     this.#unpersist?.()
@@ -359,7 +359,7 @@ export class Connection {
     clearTimeout(this.#renewTimer)
     this.#heartbeat.stop()
     this.#seq.stop()
-    this.#refetcher?.stop()
+    this.#stopRefetch()
   }
 
   #socketClosed(code: number, reason: string): void {
@@ -518,24 +518,31 @@ export class Connection {
 
   /** Fall back to polling; false when there is no `pollUrl` (or polling is off). */
   #startPolling(): boolean {
-    const { pollUrl, polling } = this.#config
+    const poller = this.#config.polling !== false && this.#http()
+    if (!poller) return false
+    this.#log('falling back to HTTP polling')
+    poller.start()
+    this.#setStatus('polling')
+    this.#scheduleProbe()
+    return true
+  }
+
+  /** The HTTP side (the poll loop, and single requests for the state), made on first use; none without a `pollUrl`, `fetch` or a protocol that has one. */
+  #http(): Poller | undefined {
+    const { pollUrl } = this.#config
     const fetchFn = this.#fetch()
     const http = this.#config.protocol.http
-    if (pollUrl === undefined || polling === false || !fetchFn || !http) return false
-    this.#poller ??= new Poller(fetchFn, http, { ...this.#config.reconnect, ...polling, maxMessageBytes: this.#config.maxMessageBytes }, {
+    if (this.#poller || pollUrl === undefined || !fetchFn || !http) return this.#poller
+    const polling = this.#config.polling || DEFAULTS.polling
+    return (this.#poller = new Poller(fetchFn, http, { ...this.#config.reconnect, ...polling, maxMessageBytes: this.#config.maxMessageBytes }, {
       query: () => this.#query(polling.wait),
       url: () => this.#resolve(pollUrl, 'pollUrl'),
-      result: (r, warning) => this.#onPoll(r, warning),
+      result: (r, warning, once) => (once ? this.#onState(r, warning) : this.#onPoll(r, warning)),
       // a request that failed for want of a token was reported as an `auth` error already
       error: (e) => e.cause instanceof RealtimeError || this.#report(e),
       unauthorized: () => this.#refused(),
       sessionLost: () => this.#log('poll session lost; starting over'),
-    })
-    this.#log('falling back to HTTP polling')
-    this.#poller.start()
-    this.#setStatus('polling')
-    this.#scheduleProbe()
-    return true
+    }))
   }
 
   /** `fetch` for polls and refetches; with `auth`, each request carries the token in a header (never in a URL, which may be logged). */
@@ -578,22 +585,24 @@ export class Connection {
 
   /** The server said its state changed: fetch it (at most once per `refetchInterval`), where there is an HTTP side to ask. */
   #refetch(): void {
-    const { pollUrl } = this.#config
-    const fetchFn = this.#fetch()
-    const http = this.#config.protocol.http
-    if (pollUrl === undefined || !fetchFn || !http) return this.#error('config', 'the server announced a change, but there is no pollUrl to fetch it from')
-    this.#refetcher ??= new Refetcher(fetchFn, http, { interval: this.#config.refetchInterval, timeout: this.#config.reconnect.connectTimeout, maxMessageBytes: this.#config.maxMessageBytes }, {
-      query: () => this.#query(0),
-      url: () => this.#resolve(pollUrl, 'pollUrl'),
-      result: (r, warning) => {
-        if (warning) this.#error('invalid_message', warning)
-        for (const e of r.events) this.#onEvent(e)
-      },
-      error: (e) => e.cause instanceof RealtimeError || this.#report(e),
-      unauthorized: () => this.#refused(),
-    })
+    const poller = this.#http()
+    if (!poller) return this.#error('config', 'the server announced a change, but there is no pollUrl to fetch it from')
+    this.#refetcher ??= new Refetcher(this.#config.refetchInterval, () => poller.once())
     this.#refetcher.changed()
   }
+
+  /** The answer of a refetch, over a live socket: its events, nothing about the link. */
+  #onState(r: PollResult, warning: string | undefined): void {
+    if (warning) this.#error('invalid_message', warning)
+    for (const e of r.events) this.#onEvent(e)
+  }
+
+  #stopRefetch(): void {
+    this.#refetcher?.stop()
+    // a refetch under way is a request of the poller's that is not polling
+    if (!this.#poller?.active) this.#poller?.stop()
+  }
+
 
   /** While polling, try WebSocket again every `upgradeInterval`. */
   #scheduleProbe(): void {

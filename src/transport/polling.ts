@@ -12,7 +12,8 @@ export interface PollHooks {
   query(): PollQuery
   /** Resolve the poll URL (it may carry a fresh token). */
   url(): Promise<string>
-  result(result: PollResult, warning: string | undefined): void
+  /** `once`: the answer of a single request (`once()`), not of the poll loop. */
+  result(result: PollResult, warning: string | undefined, once: boolean): void
   error(error: RealtimeError): void
   /** 401/403. */
   unauthorized(): void
@@ -43,17 +44,17 @@ const encoder = /* @__PURE__ */ new TextEncoder()
 const later = (fn: () => void, ms: number): ReturnType<typeof setTimeout> => setTimeout(fn, Math.min(2 ** 31 - 1, ms))
 
 /** Whether `text` is larger than `max` bytes as UTF-8 (a UTF-16 unit is at most 3 bytes). */
-export const tooLarge = (text: string, max: number): boolean =>
+const tooLarge = (text: string, max: number): boolean =>
   text.length > max || (text.length * 3 > max && encoder.encode(text).length > max)
 
 /** 401 or 403: the server refused the credentials. */
-export const denied = (status: number): boolean => status === 401 || status === 403
+const denied = (status: number): boolean => status === 401 || status === 403
 
 /**
  * A new request's controller, aborted once `ms` have passed. However it is aborted (deadline,
  * `now()`, `stop()`, or by its owner once the request is over), its deadline goes with it.
  */
-export function fly(ms: number): AbortController {
+function fly(ms: number): AbortController {
   const flight = new AbortController()
   const deadline = later(() => flight.abort(), ms)
   flight.signal.addEventListener('abort', () => clearTimeout(deadline))
@@ -121,6 +122,19 @@ export class Poller {
     this.#schedule(0)
   }
 
+  /**
+   * One GET now, its answer handled as any poll's, and no loop after it (a server that only
+   * notifies is asked for its state this way); while polling, the same as `now()`. Resolves when
+   * the request is over, however it ended.
+   */
+  once(): Promise<void> {
+    if (this.#running) {
+      this.now()
+      return Promise.resolve()
+    }
+    return this.#poll(true)
+  }
+
   /** Queue a client message for the next POST (bounded: the oldest is dropped first). */
   send(message: Outbound): void {
     // a server without a POST endpoint takes no client message while polling (patterns go with each GET)
@@ -163,10 +177,13 @@ export class Poller {
     }
   }
 
-  async #poll(): Promise<void> {
+  /** `once`: a single request (see `once()`), which schedules no other. */
+  async #poll(once = false): Promise<void> {
     const gen = ++this.#gen
-    const current = (): boolean => gen === this.#gen
-    const { wait, interval, connectTimeout, maxMessageBytes } = this.#options
+    const current = (): boolean => gen === this.#gen && (!once || !this.#running)
+    const { interval, connectTimeout, maxMessageBytes } = this.#options
+    // a single request asks for the state now, never a long poll
+    const wait = once ? 0 : this.#options.wait
     const limit = wait + connectTimeout
     let flight: AbortController | undefined
     let res: Response | undefined
@@ -177,7 +194,7 @@ export class Poller {
       if (!current()) return
       flight = this.#get = fly(limit)
       started = Date.now()
-      res = await this.#fetchFn(this.#protocol.pollUrl(base, this.#hooks.query()), { method: 'GET', signal: flight.signal, cache: 'no-store' })
+      res = await this.#fetchFn(this.#protocol.pollUrl(base, { ...this.#hooks.query(), wait }), { method: 'GET', signal: flight.signal, cache: 'no-store' })
       // an answer whose Content-Length is over the limit is not even read
       if (res.ok && !(Number(res.headers.get('content-length')) > maxMessageBytes)) body = await res.text().catch(() => undefined)
     } catch (cause) {
@@ -200,17 +217,17 @@ export class Poller {
       const decoded = body === undefined || tooLarge(body, maxMessageBytes) ? null : this.#protocol.decodePoll(body)
       if (decoded?.ok) {
         this.#backoff.reset()
-        this.#hooks.result(decoded.value, decoded.warning)
+        this.#hooks.result(decoded.value, decoded.warning, once)
         // long polling goes straight on, but a server that answers at once with nothing (it ignores
         // `wait`, or started a session) is asked at most once a second, not in a tight loop
         const idle = decoded.value.events.length === 0 && Date.now() - started < Math.min(wait, QUICK_ANSWER)
-        if (current()) this.#schedule(wait > 0 ? (idle ? Math.min(interval, QUICK_ANSWER) : 0) : interval)
+        if (current() && !once) this.#schedule(wait > 0 ? (idle ? Math.min(interval, QUICK_ANSWER) : 0) : interval)
         return void this.#flush()
       }
       this.#error('invalid_message', decoded ? decoded.error : 'poll response unreadable or too large')
     }
     // every failure backs off (at least as long as Retry-After asks); the hooks may have stopped us
-    if (current()) this.#schedule(Math.max(after ?? 0, this.#backoff.next()))
+    if (current() && !once) this.#schedule(Math.max(after ?? 0, this.#backoff.next()))
   }
 
   /** POST what is queued, one request at a time; keep it for the next try on failure. */

@@ -255,6 +255,9 @@ describe('notices that ask for a refetch', () => {
     return { urls, fetch: fetch as unknown as typeof globalThis.fetch }
   }
 
+  /** The request, and its answer, are a few promises away. */
+  const settled = (): Promise<unknown> => vi.advanceTimersByTimeAsync(0)
+
   const http: Protocol['http'] = {
     pollUrl: (base) => base,
     decodePoll: (body) => ({ ok: true, value: { events: [{ type: 'event', event: 'state', data: JSON.parse(body) as unknown }] } }),
@@ -266,7 +269,7 @@ describe('notices that ask for a refetch', () => {
     const t = start(server, testProtocol({}, { http, defaults: { refetchInterval: 1000 } }), { pollUrl: 'https://api.test/state', fetch: api.fetch })
     await vi.advanceTimersByTimeAsync(0)
     socket(server, 0).frame({ k: 'changed' })
-    await vi.advanceTimersByTimeAsync(0)
+    await settled()
     expect(api.urls).toEqual(['https://api.test/state'])
     expect(t.got.map(([name, data]) => [name, data])).toEqual([['state', { n: 1 }]])
     for (let i = 0; i < 10; i++) {
@@ -290,7 +293,7 @@ describe('notices that ask for a refetch', () => {
     const t = start(server, testProtocol({}, { http }), { pollUrl: 'https://api.test/state', fetch: api.fetch })
     await vi.advanceTimersByTimeAsync(0)
     t.c.refresh()
-    await vi.advanceTimersByTimeAsync(0)
+    await settled()
     expect(api.urls).toEqual(['https://api.test/state'])
     expect(t.got.map(([, data]) => data)).toEqual([{ n: 1 }])
   })
@@ -302,8 +305,8 @@ describe('notices that ask for a refetch', () => {
     const t = start(server, testProtocol({}, { http }), { pollUrl: 'https://api.test/state', fetch })
     await vi.advanceTimersByTimeAsync(0)
     socket(server, 0).frame({ k: 'changed' })
-    await vi.advanceTimersByTimeAsync(0)
-    expect(t.errors.map((e) => [e.code, e.message])).toEqual([['transport', 'refetch answered HTTP 502']])
+    await settled()
+    expect(t.errors.map((e) => [e.code, e.message])).toEqual([['transport', 'poll answered HTTP 502']])
     fail = false
     await vi.advanceTimersByTimeAsync(1000)
     socket(server, 0).frame({ k: 'changed' })
@@ -345,6 +348,7 @@ describe('notices that ask for a refetch', () => {
     const t = start(server, testProtocol({}, { http }), { pollUrl: 'https://api.test/state', fetch: api.fetch })
     await vi.advanceTimersByTimeAsync(0)
     socket(server, 0).frame({ k: 'changed' })
+    await settled()
     await vi.advanceTimersByTimeAsync(10)
     socket(server, 0).frame({ k: 'changed' })
     t.c.close()

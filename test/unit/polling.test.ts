@@ -842,3 +842,54 @@ describe('Poller: the POST of client messages', () => {
     expect(t.calls).toEqual([])
   })
 })
+
+describe('Poller: once()', () => {
+  it('makes one GET, never a long poll, hands over its answer as a single one, and starts no loop', async () => {
+    const once: boolean[] = []
+    const t = setup({ wait: 25_000 }, { wait: 25_000 }, { result: (_r, _w, single) => once.push(single) })
+    const done = t.poller.once()
+    await settle()
+    expect(t.gets().map((c) => c.url)).toEqual([FIRST_URL])
+    t.gets()[0]!.resolve(answer(43, [42, 43]))
+    await done
+    expect(once).toEqual([true])
+    expect(t.poller.active).toBe(false)
+    await vi.advanceTimersByTimeAsync(120_000)
+    expect(t.gets()).toHaveLength(1)
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('a failed request is an error and is not retried', async () => {
+    const t = setup()
+    const done = t.poller.once()
+    await settle()
+    t.gets()[0]!.resolve(new Response('down', { status: 503 }))
+    await done
+    expect(t.errors.map((e) => e.message)).toEqual(['poll answered HTTP 503'])
+    await vi.advanceTimersByTimeAsync(120_000)
+    expect(t.gets()).toHaveLength(1)
+  })
+
+  it('while polling, it is now(): the loop polls at once', async () => {
+    const t = setup({ interval: 30_000 })
+    t.poller.start()
+    await settle()
+    t.gets()[0]!.resolve(answer(41))
+    await settle()
+    await t.poller.once()
+    await settle()
+    expect(t.gets()).toHaveLength(2)
+    t.poller.stop()
+  })
+
+  it('stop() aborts it', async () => {
+    const t = setup()
+    const done = t.poller.once()
+    await settle()
+    t.poller.stop()
+    await done
+    expect(t.gets()[0]!.signal.aborted).toBe(true)
+    expect(t.errors).toEqual([])
+    expect(vi.getTimerCount()).toBe(0)
+  })
+})
