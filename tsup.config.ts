@@ -5,6 +5,7 @@ export default defineConfig({
   // package.json "exports" map, e.g. `testing: 'src/testing.ts'` -> "./testing".
   entry: {
     index: 'src/index.ts',
+    protocols: 'src/protocols/index.ts',
     server: 'src/server/index.ts',
     testing: 'src/testing/index.ts',
     react: 'src/react/index.ts',
@@ -25,5 +26,5 @@ export default defineConfig({
   platform: 'neutral',
   // tsup already leaves every package.json dependency (and its subpaths) external; these are
   // listed so that they stay external even if one is ever moved out of "dependencies".
-  external: [/^mitt(\/|$)/, /^reconnecting-websocket(\/|$)/, /^zod(\/|$)/, /^ws(\/|$)/, /^msw(\/|$)/, /^react(\/|$)/, /^vue(\/|$)/, /^svelte(\/|$)/],
+  external: [/^mitt(\/|$)/, /^reconnecting-websocket(\/|$)/, /^zod(\/|$)/, /^ws(\/|$)/, /^msw(\/|$)/, /^react(\/|$)/, /^vue(\/|$)/, /^svelte(\/|$)/, /^redis(\/|$)/],
 })

@@ -3,7 +3,7 @@ export { RealtimeError, isRealtimeError, type RealtimeErrorCode, type RealtimeEr
 export { backoffDelay, type BackoffOptions } from './backoff.js'
 export { isValidPattern, matchPattern } from './patterns.js'
 export { v1Protocol } from './protocol/v1.js'
-export type { Protocol, Inbound, InboundEvent, Invalid, Outbound, PollQuery, PollResult, Decoded } from './protocol/types.js'
+export type { Capabilities, Decoded, HttpCodec, Inbound, InboundEvent, Invalid, Outbound, PollQuery, PollResult, Protocol, ProtocolDefaults, WireEvent } from './protocol/types.js'
 export type { Logger } from './logger.js'
 export type { StandardSchemaV1 } from './standard-schema.js'
 export type {

@@ -18,6 +18,7 @@ import { assertBuilt, binScript, npmCommand, repoRoot, run } from './helpers.js'
  */
 const ENTRIES: Readonly<Record<string, { names: readonly string[]; file: string }>> = {
   wirefeed: { names: ['RealtimeClient', 'RealtimeError', 'isRealtimeError', 'v1Protocol'], file: 'index' },
+  'wirefeed/protocols': { names: ['eventBusProtocol', 'typedUpdatesProtocol', 'notifyProtocol', 'hubProtocol'], file: 'protocols' },
   'wirefeed/server': { names: ['createRealtimeServer'], file: 'server' },
   'wirefeed/testing': { names: ['createRealtimeMock'], file: 'testing' },
   'wirefeed/react': { names: ['useRealtime', 'useRealtimeEvent', 'useRealtimeStatus', 'useRealtimeSubscription'], file: 'react' },

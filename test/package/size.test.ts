@@ -12,17 +12,19 @@ import { assertBuilt, repoRoot } from './helpers.js'
 
 /**
  * Gzipped bytes of the core import with everything it loads (dependencies included), apart from
- * what it loads on demand. Measured 13,355 B: 11,702 B after the performance work, then token
- * renewal (`auth`), `persist` and the tab-sharing hooks. reconnecting-websocket alone is about
+ * what it loads on demand. Measured 14,420 B: 11,702 B after the performance work, 13,355 B with
+ * token renewal (`auth`), `persist` and the tab-sharing hooks, then protocol capabilities (servers
+ * without seq, ping, handshake or filtering; refetch on notice). reconnecting-websocket alone is about
  * 3.2 KB of it. The goal is 10 KB: BENCHMARKS.md ("Bundle size") records how far off it is and
  * why. A budget just above what is measured, so that no change adds bytes unnoticed.
  */
-const BUDGET_TOTAL_GZIP = 13.25 * 1024
+const BUDGET_TOTAL_GZIP = 14.25 * 1024
 /**
  * Gzipped bytes of the package's own code in the core import (dependencies external).
- * Measured 10,282 B (8,639 B before `auth`, `persist` and tab sharing); the goal is 5 KB.
+ * Measured 11,346 B (8,639 B before `auth`, `persist` and tab sharing, 10,282 B before protocol
+ * capabilities); the goal is 5 KB.
  */
-const BUDGET_OWN_GZIP = 10.25 * 1024
+const BUDGET_OWN_GZIP = 11.25 * 1024
 /** Gzipped bytes loaded on demand only: the tab-sharing code (`shareAcrossTabs`), a chunk of its own. Measured 2,086 B. */
 const BUDGET_LAZY_GZIP = 2.25 * 1024
 /** What an app imports for the core client. */
@@ -157,6 +159,8 @@ const SUBPATH_BUDGETS: Readonly<Record<string, number>> = {
   'wirefeed/vue': 1024,
   'wirefeed/svelte': 1024,
   'wirefeed/testing': 4 * 1024,
+  // the four adapters together; measured 1,180 B
+  'wirefeed/protocols': 1.25 * 1024,
 }
 const FRAMEWORKS = ['react', 'react-dom', 'vue', 'svelte', 'msw'].flatMap((name) => [name, `${name}/*`])
 

@@ -1,5 +1,5 @@
 /**
- * Safe to load on a server: every published entry point (`wirefeed`, `/server`, `/testing`,
+ * Safe to load on a server: every published entry point (`wirefeed`, `/protocols`, `/server`, `/testing`,
  * `/react`, `/vue`, `/svelte`), from dist/ as published, through the package's own "exports" map,
  * both `import`ed (ESM) and `require`d (CJS), in a plain Node process with no DOM. Loading one does
  * nothing and throws nothing: no timer, immediate, socket or other handle is created, the process
@@ -22,7 +22,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, childEnv, repoRoot } from './helpers.js'
 import type { EntryReport, ProbeReport } from './ssr-probe.ts'
 
-const ENTRY_POINTS = ['wirefeed', 'wirefeed/server', 'wirefeed/testing', 'wirefeed/react', 'wirefeed/vue', 'wirefeed/svelte'] as const
+const ENTRY_POINTS = ['wirefeed', 'wirefeed/protocols', 'wirefeed/server', 'wirefeed/testing', 'wirefeed/react', 'wirefeed/vue', 'wirefeed/svelte'] as const
 const probeScript = join(repoRoot, 'test', 'package', 'ssr-probe.ts')
 
 beforeAll(assertBuilt)
