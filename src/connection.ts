@@ -65,6 +65,12 @@ export class Connection {
   #attempting = false
   /** The current socket got its `welcome`. */
   #welcomed = false
+  /**
+   * Open by `handshake: 'none'`, but the server has not said a word yet: a close now (a refused
+   * token, say) counts as a failed attempt, so a server that takes sockets only to close them is
+   * retried on the backoff schedule and, after three 4001s, given up on.
+   */
+  #unproven = false
   /** The current attempt is an upgrade probe made while polling. */
   #probing = false
   /** The link was lost since it last worked: the next success counts as a reconnect. */
@@ -375,7 +381,9 @@ export class Connection {
     if (welcomed) {
       this.#lost = true
       this.stats.transport = null
-    } else this.#failures++
+    }
+    if (!welcomed || this.#unproven) this.#failures++
+    this.#unproven = false
     let delay: number
     if (code === UNAUTHORIZED) {
       if (this.#refused()) return
@@ -396,6 +404,7 @@ export class Connection {
 
   #onFrame(data: unknown): void {
     this.#heartbeat.seen()
+    if (this.#unproven) this.#proven()
     if (typeof data !== 'string') return this.#error('invalid_message', 'binary frames are not supported')
     const max = this.#config.maxMessageBytes
     if (data.length * 3 > max) {
@@ -438,7 +447,8 @@ export class Connection {
     clearTimeout(this.#welcomeTimer)
     this.#welcomed = true
     this.#attempting = this.#probing = false
-    this.#failures = this.#authFailures = 0
+    if (this.#caps.handshake === 'none') this.#unproven = true
+    else this.#proven()
     let unsent: Outbound[] = []
     if (this.#poller?.active) {
       unsent = this.#poller.stop()
@@ -447,6 +457,7 @@ export class Connection {
     this.#lost = false
     this.stats.transport = 'websocket'
     this.#stableTimer = setTimeout(() => {
+      this.#proven()
       this.#backoff.reset()
       this.#quickRetry = true
     }, DEFAULTS.stableAfter)
@@ -459,8 +470,18 @@ export class Connection {
     // acks and a refresh that the last POST may not have carried (subscriptions went with `hello`)
     for (const m of unsent) if (m.type === 'ack' || m.type === 'refresh') this.#sendSocket(m)
     if (this.#caps.seq) this.#seq.begin(session, resumed, seq, true)
-    else this.#unsequenced()
+    else {
+      this.#unsequenced()
+      // what the server sent while there was no link is lost: where it has an HTTP side, its state is fetched
+      if (this.#config.protocol.http && this.#config.pollUrl !== undefined) this.#refetch()
+    }
     this.#flushPending()
+  }
+
+  /** The server accepted the link: the failures in a row are over. */
+  #proven(): void {
+    this.#unproven = false
+    this.#failures = this.#authFailures = 0
   }
 
   /**
@@ -478,19 +499,29 @@ export class Connection {
 
   /** An event off the wire: in seq order through the sequencer, or as it came without seq. */
   #onEvent(m: WireEvent): void {
-    if (!this.#caps.seq) return this.#deliver({ ...m, seq: ++this.#arrivals, ack: false })
-    if (m.seq === undefined) return this.#error('invalid_message', `event "${m.event}" has no seq; dropped`)
-    this.#seq.push(m as InboundEvent)
+    if (this.#caps.seq) {
+      if (m.seq === undefined) return this.#error('invalid_message', `event "${m.event}" has no seq; dropped`)
+      return this.#seq.push(m as InboundEvent)
+    }
+    // numbered as delivered: `meta.seq` counts what the app got
+    if (this.#wanted(m.event)) this.#emit({ ...m, seq: ++this.#arrivals, ack: false })
+  }
+
+  /** A server that does not filter by the patterns: the client does. */
+  #wanted(name: string): boolean {
+    return this.#caps.filter || this.#subs.matches(name)
+  }
+
+  #emit(event: InboundEvent): void {
+    this.stats.messages++
+    this.#handles.event(event)
   }
 
   /** To the handles listening to the event by name, then to those listening to every event. */
   #deliver(event: InboundEvent): void {
     if (this.closed) return
-    // a server that does not filter by the patterns: the client does (an ack is still owed)
-    if (this.#caps.filter || this.#subs.matches(event.event)) {
-      this.stats.messages++
-      this.#handles.event(event)
-    }
+    if (this.#wanted(event.event)) this.#emit(event)
+    // also for an event the client filtered out: the server is owed the ack
     if (event.ack && !this.#ackByCaller) this.#ack(event.seq)
   }
 
@@ -586,7 +617,7 @@ export class Connection {
   /** The server said its state changed: fetch it (at most once per `refetchInterval`), where there is an HTTP side to ask. */
   #refetch(): void {
     const poller = this.#http()
-    if (!poller) return this.#error('config', 'the server announced a change, but there is no pollUrl to fetch it from')
+    if (!poller) return this.#error('config', 'the server announced a change, but no pollUrl is set to fetch it')
     this.#refetcher ??= new Refetcher(this.#config.refetchInterval, () => poller.once())
     this.#refetcher.changed()
   }

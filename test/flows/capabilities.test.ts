@@ -143,6 +143,35 @@ describe('handshake', () => {
     ])
   })
 
+  it("'none': a server that closes each socket with 4001 before a word is refused three times, on the backoff schedule, then given up", async () => {
+    const server = scriptedServer()
+    server.onSocket = (s) =>
+      queueMicrotask(() => {
+        s.open()
+        queueMicrotask(() => s.serverClose(4001, 'bad token'))
+      })
+    const t = start(server, testProtocol({}))
+    await vi.advanceTimersByTimeAsync(2000)
+    expect(server.sockets).toHaveLength(3)
+    expect(t.c.status).toBe('closed')
+    expect(t.errors.map((e) => e.code)).toEqual(['unauthorized'])
+  })
+
+  it("'none': a socket that said a word was accepted: a 4001 later starts the count again", async () => {
+    const server = accepting()
+    const t = start(server, testProtocol({}))
+    for (let i = 0; i < 4; i++) {
+      // the longest backoff step is 800 ms
+      await vi.advanceTimersByTimeAsync(1000)
+      server.last!.frame(ev('alert'))
+      server.last!.serverClose(4001, 'expired')
+    }
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(server.sockets).toHaveLength(5)
+    expect(t.c.status).toBe('open')
+    expect(t.errors).toEqual([])
+  })
+
   it("'server': waits for the server's greeting; an event before it is dropped with an error", async () => {
     const server = accepting()
     const t = start(server, testProtocol({ handshake: 'server' }))
@@ -176,7 +205,7 @@ describe('a server that does not filter', () => {
     await vi.advanceTimersByTimeAsync(0)
     for (const name of ['alert', 'host', 'incident.created', 'incident', 'metrics']) socket(server, 0).frame(ev(name))
     expect(t.names()).toEqual(['alert', 'incident.created'])
-    expect(t.seqs()).toEqual([1, 3])
+    expect(t.seqs()).toEqual([1, 2])
     expect(t.c.stats.messages).toBe(2)
   })
 
@@ -339,7 +368,7 @@ describe('notices that ask for a refetch', () => {
     const t = start(server, testProtocol({}, { http }))
     await vi.advanceTimersByTimeAsync(0)
     socket(server, 0).frame({ k: 'changed' })
-    expect(t.errors.map((e) => [e.code, e.message])).toEqual([['config', 'the server announced a change, but there is no pollUrl to fetch it from']])
+    expect(t.errors.map((e) => [e.code, e.message])).toEqual([['config', 'the server announced a change, but no pollUrl is set to fetch it']])
   })
 
   it('close() cancels a pending refetch: no request, no timer left', async () => {
