@@ -18,18 +18,21 @@ export const FAST = {
   reconnect: { minDelay: 10, maxDelay: 80, factor: 2, jitter: 0, maxAttempts: 3, connectTimeout: 1000 },
 } as const
 
-export function setupFlows(options: Partial<FakeServerOptions> = {}) {
-  const fake = createFakeServer({ url: WS_URL, pollUrl: POLL_URL, ...options })
-  const server = setupServer(...fake.handlers)
-  const clients = new Set<RealtimeClient<never>>()
+/**
+ * An msw server for a test file (listening from the first test to the last, its per-test handlers
+ * reset after each), and `track` for the clients a test makes: they are closed after it, and where
+ * its timers are fake, none may be left. `reset` runs after each test too.
+ */
+export function useMswClients(handlers: Parameters<typeof setupServer>, reset: () => void = () => {}) {
+  const server = setupServer(...handlers)
+  const clients = new Set<{ close(): void }>()
 
   beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
   afterEach(() => {
     for (const c of clients) c.close()
     clients.clear()
-    // closed clients leave nothing scheduled (checked where the test's timers are fake)
     if (vi.isFakeTimers()) expect(vi.getTimerCount(), 'timers left after close()').toBe(0)
-    fake.reset()
+    reset()
     server.resetHandlers()
     vi.useRealTimers()
     vi.unstubAllGlobals()
@@ -37,11 +40,20 @@ export function setupFlows(options: Partial<FakeServerOptions> = {}) {
   })
   afterAll(() => server.close())
 
+  const track = <C extends { close(): void }>(c: C): C => {
+    clients.add(c)
+    return c
+  }
+  return { server, track }
+}
+
+export function setupFlows(options: Partial<FakeServerOptions> = {}) {
+  const fake = createFakeServer({ url: WS_URL, pollUrl: POLL_URL, ...options })
+  const { server, track } = useMswClients([...fake.handlers], () => fake.reset())
+
   /** A client on the fake server, closed after the test. */
   function client<S extends EventSchemas = EventSchemas>(o: Partial<ClientOptions<S>> & { events?: S } = {}): RealtimeClient<S> {
-    const c = new RealtimeClient<S>({ url: WS_URL, ...o } as ClientOptions<S>)
-    clients.add(c as unknown as RealtimeClient<never>)
-    return c
+    return track(new RealtimeClient<S>({ url: WS_URL, ...o } as ClientOptions<S>))
   }
 
   return { fake, server, client }

@@ -3,15 +3,12 @@
  * msw `ws.link` (each socket's URL and the frames it got, parsed), and clients closed after every
  * test.
  */
-import '../flows/quiet-msw.js'
 import { type WebSocketHandler, ws } from 'msw'
-import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest'
 import { RealtimeClient } from '../../src/index.js'
+import { useMswClients } from '../flows/harness.js'
 import type { ClientOptions, EventSchemas } from '../../src/types.js'
 
-/** Short delays and no jitter: reconnects within a few ms. */
-export const FAST = { reconnect: { minDelay: 10, maxDelay: 80, factor: 2, jitter: 0, maxAttempts: 3, connectTimeout: 1000 } } as const
+export { FAST } from '../flows/harness.js'
 
 /** One socket as the mocked server sees it. */
 export interface Socket {
@@ -81,25 +78,11 @@ export function mockServer(url: string, { onSocket, onMessage }: MockServerHooks
 
 /** An msw server for the file's tests (handlers are added per test with `server.use`), and clients closed after each test. */
 export function setupProtocolFlows() {
-  const server = setupServer()
-  const clients = new Set<RealtimeClient<never>>()
-
-  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-  afterEach(() => {
-    for (const c of clients) c.close()
-    clients.clear()
-    // closed clients leave nothing scheduled
-    if (vi.isFakeTimers()) expect(vi.getTimerCount(), 'timers left after close()').toBe(0)
-    server.resetHandlers()
-    vi.useRealTimers()
-  })
-  afterAll(() => server.close())
+  const { server, track } = useMswClients([])
 
   /** A client closed after the test. */
   function client<S extends EventSchemas = EventSchemas>(o: ClientOptions<S>): RealtimeClient<S> {
-    const c = new RealtimeClient<S>({ dedupe: false, ...o })
-    clients.add(c as unknown as RealtimeClient<never>)
-    return c
+    return track(new RealtimeClient<S>({ dedupe: false, ...o }))
   }
 
   return { server, client }
