@@ -9,7 +9,9 @@ import type { WebSocket } from 'ws'
 import type { ClientMessage } from '../protocol/v1-schema.js'
 import { expiresOf, type Hub } from './hub.js'
 import { SendQueue } from './send-queue.js'
-import type { Session, Sink } from './session.js'
+import type { Entry } from './replay-buffer.js'
+import type { Missed, Session, Sink } from './session.js'
+import { reportFailure } from './store.js'
 import { CloseCode, decodeFrame, encode, encodeEvent, ErrorCode, errorFrame, type Published } from './wire.js'
 
 /** Frames that may wait while an `authenticate` runs; a client that sends more is closed. */
@@ -22,6 +24,10 @@ export class SocketConnection<P extends object> implements Sink {
   lastSeen = Date.now()
   private session: Session<P> | undefined
   private principal: P | undefined
+  /** The highest seq this socket has sent: a live event at or below it was already sent (in a resume or a replay read from a shared store). */
+  private sent = 0
+  /** Live events that wait while a replay is read from a shared store, to follow it in order. */
+  private held: { seq: number; item: Published }[] | undefined
   private readonly queue: SendQueue
   private readonly inbox: (string | null)[] = []
   private busy = false
@@ -53,6 +59,13 @@ export class SocketConnection<P extends object> implements Sink {
   // ---- the session's live events (Sink) ----
 
   deliver(seq: number, item: Published): void {
+    if (this.held) {
+      if (this.held.length >= this.hub.settings.maxQueue) return this.slow()
+      this.held.push({ seq, item })
+      return
+    }
+    if (seq <= this.sent) return
+    this.sent = seq
     this.send(encodeEvent(seq, item))
   }
 
@@ -116,7 +129,7 @@ export class SocketConnection<P extends object> implements Sink {
     }
   }
 
-  /** Handle one frame; a promise only for the messages that wait for `authenticate`. */
+  /** Handle one frame; a promise only for the messages that wait for `authenticate` or a shared store. */
   private handle(frame: string | null): Promise<void> | undefined {
     const decoded = frame === null ? { ok: false as const, error: 'binary frames are not supported' } : decodeFrame(frame)
     if (decoded === null) return undefined // unknown type: ignored (forward compatibility)
@@ -137,7 +150,7 @@ export class SocketConnection<P extends object> implements Sink {
         return undefined // any frame counts as a sign of life
       default:
         if (!this.session) this.report(ErrorCode.BAD_REQUEST, '"hello" must come first')
-        else if (m.type === 'replay') this.replay(this.session, m.after)
+        else if (m.type === 'replay') return this.replay(this.session, m.after)
         else this.hub.apply(this.session, m, this.report)
         return undefined
     }
@@ -151,13 +164,21 @@ export class SocketConnection<P extends object> implements Sink {
     if (this.closed) return
     if (!auth.ok) return this.close(auth.failed ? CloseCode.INTERNAL_ERROR : CloseCode.UNAUTHORIZED, auth.failed ? 'authentication failed' : 'unauthorized')
     this.principal = auth.principal
-    const opened = this.hub.open(m.session, m.after, auth.principal)
+    let opened
+    try {
+      opened = await this.hub.open(m.session, m.after, auth.principal)
+    } catch (error) {
+      reportFailure(this.hub.settings.onError, error, 'opening a session failed')
+      return this.close(CloseCode.INTERNAL_ERROR, 'session store unavailable')
+    }
+    if (this.closed) return
     if (!opened) return this.close(CloseCode.OVER_CAPACITY, 'too many sessions')
     const { session, resumed, missed } = opened
-    const refused = session.subscriptions.replace(m.events)
+    const refused = session.replacePatterns(m.events)
     this.session = session
     session.attachSocket(this)
     const { heartbeat } = this.hub.settings
+    this.sent = session.seq
     this.send(encode({ type: 'welcome', v: 1, session: session.id, resumed, seq: session.seq, heartbeat }))
     if (resumed && m.after !== null) this.sendMissed(session, m.after, missed)
     this.hub.refused(refused, this.report)
@@ -168,17 +189,37 @@ export class SocketConnection<P extends object> implements Sink {
     if (this.closed) return
     if (!auth.ok) return this.close(auth.failed ? CloseCode.INTERNAL_ERROR : CloseCode.UNAUTHORIZED, auth.failed ? 'authentication failed' : 'unauthorized')
     this.principal = auth.principal
-    if (this.session) this.session.principal = auth.principal
+    this.session?.setPrincipal(auth.principal)
     const expires = expiresOf(auth.principal)
     this.send(encode(expires === undefined ? { type: 'auth_ok' } : { type: 'auth_ok', expires }))
   }
 
-  private replay(session: Session<P>, after: number): void {
-    this.sendMissed(session, after, after > session.seq ? undefined : session.since(after))
+  /**
+   * Answer `replay`. A shared store reads the buffer asynchronously: live events wait meanwhile
+   * (bounded like the send queue), so the replay goes out first and nothing in it is sent twice.
+   */
+  private replay(session: Session<P>, after: number): Promise<void> | undefined {
+    const missed = after > session.seq ? undefined : session.since(after)
+    if (!(missed instanceof Promise)) return this.sendMissed(session, after, missed)
+    this.held = []
+    return missed.then(
+      (entries) => {
+        const held = this.held ?? []
+        this.held = undefined
+        if (this.closed) return
+        this.sendMissed(session, after, entries)
+        for (const { seq, item } of held) this.deliver(seq, item)
+      },
+      (error) => {
+        this.held = undefined
+        reportFailure(this.hub.settings.onError, error, 'reading a replay failed')
+        this.close(CloseCode.INTERNAL_ERROR, 'session store unavailable')
+      },
+    )
   }
 
   /** Resend what followed `after`, or say it is gone (`replay_failed` with the current head). */
-  private sendMissed(session: Session<P>, after: number, missed: ReturnType<Session<P>['since']>): void {
+  private sendMissed(session: Session<P>, after: number, missed: Missed): undefined {
     if (missed === undefined) {
       this.hub.counters.add('replayFailures')
       this.send(encode({ type: 'replay_failed', after, seq: session.seq }))
@@ -189,6 +230,7 @@ export class SocketConnection<P extends object> implements Sink {
     // A replay is as large as the replay buffer allows, no more, and the client asked for it: it is
     // written whole, past the live-delivery bound, so a healthy client is not cut off as slow.
     for (const { seq, item } of missed) this.send(encodeEvent(seq, item), false)
+    this.sent = Math.max(this.sent, (missed[missed.length - 1] as Entry).seq)
   }
 
   private badFrame(error: string): void {
@@ -205,12 +247,14 @@ export class SocketConnection<P extends object> implements Sink {
 
   private send(frame: string, bounded = true): void {
     if (this.closed || this.hub.silent) return
-    if (!this.queue.send(frame, bounded)) {
-      // Too far behind: stop live delivery; the session keeps buffering for a replay later.
-      this.hub.counters.add('slowConsumers')
-      return this.close(CloseCode.OVER_CAPACITY, 'slow consumer')
-    }
+    if (!this.queue.send(frame, bounded)) return this.slow()
     this.hub.counters.add('messagesSent')
+  }
+
+  /** Too far behind: stop live delivery; the session keeps buffering for a replay later. */
+  private slow(): void {
+    this.hub.counters.add('slowConsumers')
+    this.close(CloseCode.OVER_CAPACITY, 'slow consumer')
   }
 
   private detachSession(): void {

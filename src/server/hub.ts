@@ -5,24 +5,17 @@
  */
 import type { IncomingMessage } from 'node:http'
 import type { ClientMessage } from '../protocol/v1-schema.js'
+import { MemoryStore } from './memory-store.js'
 import type { Settings, SnapshotEvent } from './options.js'
 import type { Entry } from './replay-buffer.js'
-import type { Session } from './session.js'
-import { SessionStore } from './session-store.js'
+import type { Eventually, Session } from './session.js'
 import { StatsCounters } from './stats.js'
+import { type Opened, openStore, reportFailure, type Store } from './store.js'
 import { isValidEventName, type Refused } from './subscriptions.js'
 import { ErrorCode, prepare, type Published } from './wire.js'
 
 /** What `authenticate` decided: a principal, a refusal, or a hook that threw. */
 export type AuthOutcome<P> = { ok: true; principal: P | undefined } | { ok: false; failed: boolean }
-
-/** How a `hello` or a poll found its session. */
-export interface Opened<P extends object> {
-  session: Session<P>
-  resumed: boolean
-  /** What the client missed, oldest first; undefined when the buffer no longer covers `after`. */
-  missed: Entry[] | undefined
-}
 
 /** Reports a problem back to the client that caused it (an `error` frame over a socket). */
 export type Report = (code: string, message: string) => void
@@ -40,7 +33,7 @@ const quoted = (list: readonly string[]): string =>
     .join(', ') + (list.length > 5 ? ` (+${list.length - 5} more)` : '')
 
 export class Hub<P extends object> {
-  readonly store: SessionStore<P>
+  readonly store: Store<P>
   readonly counters = new StatsCounters()
   /** Test hook: the server stops answering (see `setSilent`). */
   silent = false
@@ -49,7 +42,7 @@ export class Hub<P extends object> {
   closed = false
 
   constructor(readonly settings: Settings<P>) {
-    this.store = new SessionStore<P>(settings)
+    this.store = settings.store ? openStore(settings.store, settings) : new MemoryStore<P>(settings)
   }
 
   /** Deliver an event to every session that wants it; returns how many sessions took it. */
@@ -114,21 +107,22 @@ export class Hub<P extends object> {
    * Find the session a client asks to resume, or start a new one (`resumed: false`). A known
    * session whose buffer no longer covers `after` is still resumed, with `missed` undefined. An
    * `after` past the session's head cannot belong to it: that starts a new session.
-   * Undefined when a new session is needed and `maxSessions` are live.
+   * Undefined when a new session is needed and `maxSessions` are live. Rejects when a shared store
+   * cannot be reached.
    */
-  open(id: string | null | undefined, after: number | null | undefined, principal: P | undefined): Opened<P> | undefined {
-    const known = this.store.get(id)
-    if (known && typeof after === 'number' && after <= known.seq) {
-      known.principal = principal
-      known.lastActive = Date.now()
-      return { session: known, resumed: true, missed: known.since(after) }
-    }
-    const session = this.store.create(principal)
-    if (!session) {
-      this.counters.add('overCapacity')
-      return undefined
-    }
-    return { session, resumed: false, missed: [] }
+  open(id: string | null | undefined, after: number | null | undefined, principal: P | undefined): Eventually<Opened<P> | undefined> {
+    const opened = this.store.open(id, after, principal)
+    return opened instanceof Promise ? opened.then((o) => this.counted(o)) : this.counted(opened)
+  }
+
+  /** The session a poll POST names, unless it is unknown or expired. */
+  get(id: string): Eventually<Session<P> | undefined> {
+    return this.store.get(id)
+  }
+
+  private counted(opened: Opened<P> | undefined): Opened<P> | undefined {
+    if (!opened) this.counters.add('overCapacity')
+    return opened
   }
 
   /**
@@ -136,12 +130,12 @@ export class Hub<P extends object> {
    * unsubscribe, ack, refresh. Others are the transport's business and are ignored here.
    */
   apply(session: Session<P>, message: ClientMessage, report: Report): void {
-    session.lastActive = Date.now()
+    session.touch()
     switch (message.type) {
       case 'subscribe':
-        return this.refused(session.subscriptions.add(message.events), report)
+        return this.refused(session.subscribe(message.events), report)
       case 'unsubscribe':
-        return session.subscriptions.remove(message.events)
+        return session.unsubscribe(message.events)
       case 'ack':
         return this.ack(session, message.seq)
       case 'refresh':
@@ -160,12 +154,19 @@ export class Hub<P extends object> {
   }
 
   private ack(session: Session<P>, seq: number): void {
-    const { onAck } = this.settings
-    if (!onAck || seq < 1 || seq > session.seq) return
-    const entry = session.buffer.find(seq)
+    if (!this.settings.onAck || seq < 1 || seq > session.seq) return
+    const entry = session.find(seq)
+    if (!(entry instanceof Promise)) return this.acked(session, seq, entry)
+    entry.then(
+      (e) => this.acked(session, seq, e),
+      (error) => reportFailure(this.settings.onError, error, `reading the acked event ${seq} failed`),
+    )
+  }
+
+  private acked(session: Session<P>, seq: number, entry: Entry | undefined): void {
     const item: SnapshotEvent | undefined = entry ? { event: entry.item.event, data: entry.item.data } : undefined
     try {
-      onAck(session, seq, item)
+      this.settings.onAck?.(session, seq, item)
     } catch (error) {
       this.settings.onError(error, 'onAck threw')
     }
@@ -201,8 +202,8 @@ export class Hub<P extends object> {
     }
   }
 
-  close(): void {
+  close(): Eventually<void> {
     this.closed = true
-    this.store.close()
+    return this.store.close()
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, Server } from 'node:http'
 import type { SessionView } from './session.js'
+import type { RealtimeStore } from './store.js'
 
 /** What `authenticate` may answer: refuse (`false`), accept (`true`), or accept as a principal. */
 export type AuthResult<P extends object> = boolean | P
@@ -115,8 +116,15 @@ export interface RealtimeServerOptions<P extends object = Record<string, unknown
    * @default none: `refresh` is a no-op
    */
   snapshot?: (session: SessionView<P>) => Iterable<SnapshotEvent> | Promise<Iterable<SnapshotEvent>>
-  /** Where errors thrown by hooks go. @default console.error */
+  /** Where errors thrown by hooks go, and a shared store's lost links and failed operations. @default console.error */
   onError?: (error: unknown, context: string) => void
+  /**
+   * Where sessions (seqs, patterns, replay buffers) live. `redisStore({ url })` keeps them in Redis,
+   * shared by every instance with the same store, so a client resumes its session on any of them
+   * and an event published on one reaches clients on all. With it, principals travel as JSON.
+   * @default in this process
+   */
+  store?: RealtimeStore
 }
 
 /** The settings the server runs with: every default applied, every number checked. */
@@ -142,6 +150,7 @@ export interface Settings<P extends object> {
   onAck: RealtimeServerOptions<P>['onAck']
   snapshot: RealtimeServerOptions<P>['snapshot']
   onError: (error: unknown, context: string) => void
+  store: RealtimeStore | undefined
 }
 
 function count(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -184,5 +193,6 @@ export function toSettings<P extends object>(o: RealtimeServerOptions<P>): Setti
     onAck: o.onAck,
     snapshot: o.snapshot,
     onError: o.onError ?? ((error, context) => console.error(`[wirefeed/server] ${context}:`, error)),
+    store: o.store,
   }
 }

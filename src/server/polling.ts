@@ -17,10 +17,14 @@ import { pollPost } from '../protocol/v1-schema.js'
 import { isGone, readBody, RETRY_AFTER_SECONDS, sendEmpty, sendError, sendJson } from './http.js'
 import type { Hub } from './hub.js'
 import type { Entry } from './replay-buffer.js'
-import type { Session, Sink } from './session.js'
+import type { Missed, Session, Sink } from './session.js'
+import { reportFailure } from './store.js'
 import { encodeEvent, isUnknownType } from './wire.js'
 
 const noReport = (): void => {}
+
+/** How long `close()` waits for held polls whose answers are still being read, ms. */
+const CLOSE_GRACE = 1000
 
 /**
  * The token of an `Authorization: Bearer` header: how a client with `auth` sends its token while
@@ -54,6 +58,11 @@ function pollBody(session: Session<object>, resumed: boolean, events: readonly E
 class HeldPoll<P extends object> implements Sink {
   private readonly timer: ReturnType<typeof setTimeout>
   private done = false
+  /** The answer's events are being read from a shared store. */
+  private reading = false
+  /** Resolves once the poll is answered or cut. */
+  readonly finished: Promise<void>
+  private settle: () => void = () => {}
 
   /** `onDone` runs once: with the number of events answered, or undefined when the request was cut. */
   constructor(
@@ -63,7 +72,11 @@ class HeldPoll<P extends object> implements Sink {
     private readonly maxBytes: number,
     wait: number,
     private readonly onDone: (poll: HeldPoll<P>, events: number | undefined) => void,
+    private readonly onError: (error: unknown, context: string) => void,
   ) {
+    this.finished = new Promise((resolve) => {
+      this.settle = resolve
+    })
     this.timer = setTimeout(() => this.answer(), wait)
     res.on('close', () => this.finish(undefined)) // the client went away first
   }
@@ -81,8 +94,22 @@ class HeldPoll<P extends object> implements Sink {
 
   /** Answer with whatever the session has after `after` now (possibly nothing). */
   answer(headers: Record<string, string> = {}): void {
-    if (this.done) return
+    if (this.done || this.reading) return
     const missed = this.session.since(this.after)
+    if (!(missed instanceof Promise)) return this.write(missed, headers)
+    this.reading = true
+    missed.then(
+      (entries) => this.write(entries, headers),
+      (error) => {
+        reportFailure(this.onError, error, 'reading a poll answer failed')
+        this.finish(undefined)
+        sendError(this.res, 500, 'internal error')
+      },
+    )
+  }
+
+  private write(missed: Missed, headers: Record<string, string>): void {
+    if (this.done) return
     // Events evicted while held (a burst larger than the buffer): a fresh start.
     const { body, count } = pollBody(this.session, missed !== undefined, missed ?? [], this.maxBytes)
     this.finish(count)
@@ -101,6 +128,7 @@ class HeldPoll<P extends object> implements Sink {
     clearTimeout(this.timer)
     this.session.release(this)
     this.onDone(this, events)
+    this.settle()
   }
 }
 
@@ -119,9 +147,16 @@ export class PollEndpoint<P extends object> {
     else sendEmpty(res, 405, { allow: 'GET, POST' })
   }
 
-  /** Answer every held poll (the server is closing). */
-  close(): void {
-    for (const poll of [...this.held]) poll.answer({ connection: 'close' })
+  /**
+   * Answer every held poll (the server is closing). With a shared store the answers are read
+   * first: this waits for them, at most `CLOSE_GRACE` ms.
+   */
+  async close(): Promise<void> {
+    const held = [...this.held]
+    for (const poll of held) poll.answer({ connection: 'close' })
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([Promise.all(held.map((p) => p.finished)), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE)))])
+    clearTimeout(timer)
     this.held.clear()
   }
 
@@ -144,11 +179,12 @@ export class PollEndpoint<P extends object> {
     const auth = await this.hub.authenticate(req, bearerToken(req))
     if (isGone(res)) return
     if (!auth.ok) return auth.failed ? sendError(res, 500, 'authentication failed') : sendError(res, 401, 'unauthorized')
-    const opened = this.hub.open(query.get('session'), after, auth.principal)
+    const opened = await this.hub.open(query.get('session'), after, auth.principal)
+    if (isGone(res)) return
     if (!opened) return sendError(res, 503, 'too many sessions', { 'retry-after': String(RETRY_AFTER_SECONDS) })
     const { session, missed } = opened
-    if (patterns !== undefined) session.subscriptions.replace(patterns)
-    session.lastActive = Date.now()
+    if (patterns !== undefined) session.replacePatterns(patterns)
+    session.touch()
 
     // A known session whose buffer no longer covers `after` starts afresh, in the same session.
     const resumed = opened.resumed && missed !== undefined
@@ -159,10 +195,18 @@ export class PollEndpoint<P extends object> {
       this.countAnswer(count)
       return sendJson(res, 200, body)
     }
-    const poll = new HeldPoll(session, after, res, s.maxPollBytes, wait, (p, n) => {
-      this.held.delete(p)
-      if (n !== undefined) this.countAnswer(n)
-    })
+    const poll = new HeldPoll(
+      session,
+      after,
+      res,
+      s.maxPollBytes,
+      wait,
+      (p, n) => {
+        this.held.delete(p)
+        if (n !== undefined) this.countAnswer(n)
+      },
+      s.onError,
+    )
     this.held.add(poll)
     session.attachPoll(poll)
   }
@@ -192,9 +236,9 @@ export class PollEndpoint<P extends object> {
       this.hub.counters.add('badRequests')
       return sendError(res, 400, 'expected {"session": string, "messages": [client messages]}')
     }
-    const session = this.hub.store.get(parsed.data.session)
+    const session = await this.hub.get(parsed.data.session)
     if (!session) return sendError(res, 404, 'unknown session')
-    if (auth.principal !== undefined) session.principal = auth.principal
+    if (auth.principal !== undefined) session.setPrincipal(auth.principal)
     for (const message of parsed.data.messages) this.hub.apply(session, message, noReport)
     this.hub.counters.add('posts')
     sendEmpty(res, 204)
@@ -206,7 +250,7 @@ export class PollEndpoint<P extends object> {
   }
 
   private internal(res: ServerResponse, error: unknown): void {
-    this.hub.settings.onError(error, 'poll request failed')
+    reportFailure(this.hub.settings.onError, error, 'poll request failed')
     sendError(res, 500, 'internal error')
   }
 }

@@ -32,7 +32,7 @@ export interface RealtimeServer {
   stats(): ServerStats
   /** Close every socket (1001), answer held polls, clear every timer, and close the HTTP server if this created it. Idempotent. */
   close(): Promise<void>
-  /** Resolves once the server this created listens (at once when attached to a given `server`). */
+  /** Resolves once the server this created listens (at once when attached to a given `server`) and its `store` is connected. */
   readonly ready: Promise<void>
   /** The port the HTTP server listens on, once it listens. */
   readonly port: number | undefined
@@ -60,7 +60,10 @@ export interface RealtimeServer {
    * whatever `authenticate` would say; `hello` is not affected. @default 1
    */
   refuseAuth(times?: number): void
-  /** Forget every session, as a restart would: their sockets are closed (1012) and held polls cut. */
+  /**
+   * Forget every session, as a restart would: their sockets are closed (1012) and held polls cut.
+   * With `redisStore`, every instance on the store forgets them.
+   */
   forgetSessions(): void
 }
 
@@ -95,7 +98,7 @@ export function createRealtimeServer<P extends object = Record<string, unknown>>
   const own = options.server === undefined
   const server: Server = options.server ?? createServer()
   let detach: () => void
-  let ready: Promise<void>
+  let listening: Promise<void>
   if (own) {
     server.on('request', (req, res) => {
       if (!handleRequest(req, res)) sendEmpty(res, 404)
@@ -103,14 +106,13 @@ export function createRealtimeServer<P extends object = Record<string, unknown>>
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (!handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
     })
-    ready = new Promise<void>((resolve, reject) => {
+    listening = new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
         server.off('error', reject)
         resolve()
       })
     })
-    ready.catch(() => {}) // a listen error is the caller's to see through `ready`, never an unhandled rejection
     detach = () => {}
   } else {
     // The application's request listeners run for every other path (and only for them).
@@ -123,13 +125,18 @@ export function createRealtimeServer<P extends object = Record<string, unknown>>
     server.removeAllListeners('request')
     server.on('request', onRequest)
     server.on('upgrade', onUpgrade)
-    ready = Promise.resolve()
+    listening = Promise.resolve()
     detach = () => {
       server.off('request', onRequest)
       server.off('upgrade', onUpgrade)
       for (const listener of appListeners) server.on('request', listener)
     }
   }
+
+  const ready = Promise.all([listening, hub.store.ready]).then(() => {})
+  // a listen error (or a store closed before it connected) is the caller's to see through
+  // `ready`, never an unhandled rejection
+  ready.catch(() => {})
 
   const address = (): AddressInfo | undefined => {
     const a = server.address()
@@ -147,10 +154,10 @@ export function createRealtimeServer<P extends object = Record<string, unknown>>
     (closing ??= (async () => {
       hub.closed = true
       detach()
-      if (own) await ready.catch(() => {})
+      if (own) await listening.catch(() => {})
       await sockets.close()
-      polls?.close()
-      hub.close()
+      await polls?.close()
+      await hub.close()
       if (own && server.listening) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => server.closeAllConnections(), HTTP_CLOSE_GRACE)

@@ -1,14 +1,20 @@
 /**
  * One client session (PROTOCOL.md, "Session and sequence"): its id, the last seq it issued, its
- * patterns and its replay buffer. It outlives its transports: a socket or a held poll attaches to
- * it while it is live, and a detached session expires `sessionTtl` after its last activity.
+ * patterns, and the transports attached to it. It outlives its transports: a socket or a held poll
+ * attaches to it while it is live, and a detached session expires `sessionTtl` after its last
+ * activity.
+ *
+ * Where the seqs are issued and the replay buffer is kept is the store's business: in this
+ * process (`MemorySession`, memory-store.ts), or in Redis (`RedisSession`, redis-session.ts). So
+ * `give`, `since` and `find` are the store's; reading the buffer from Redis is asynchronous, and
+ * the transports take either answer.
  *
  * At most one socket and one held poll are attached at a time (a newer one replaces the older),
  * so what a session holds is bounded whatever its clients do.
  */
 import { randomBytes } from 'node:crypto'
-import { type Entry, ReplayBuffer } from './replay-buffer.js'
-import { PatternSet } from './subscriptions.js'
+import type { Entry } from './replay-buffer.js'
+import { PatternSet, type Refused } from './subscriptions.js'
 import type { Published } from './wire.js'
 
 /** What hooks (`filter`, `onAck`, `snapshot`) see of a session. */
@@ -16,7 +22,7 @@ export interface SessionView<P extends object> {
   readonly id: string
   /** What `authenticate` answered for the latest request of this session (undefined for `true`). */
   readonly principal: P | undefined
-  /** The last seq issued in this session. */
+  /** The last seq issued in this session (with `redisStore`: the last one this server instance has seen). */
   readonly seq: number
   /** The current subscription patterns; empty means every event. */
   readonly patterns: readonly string[]
@@ -36,15 +42,19 @@ export interface SessionLimits {
   maxPatternsPerSession: number
 }
 
-/** An unguessable session id: whoever knows it can resume the session. */
-const newId = (): string => `s-${randomBytes(16).toString('base64url')}`
+/** Buffered entries after some seq, oldest first, or undefined when the buffer no longer covers it. */
+export type Missed = Entry[] | undefined
 
-export class Session<P extends object> implements SessionView<P> {
-  readonly id = newId()
+/** A value now, or once a store has read it. */
+export type Eventually<T> = T | Promise<T>
+
+/** An unguessable session id: whoever knows it can resume the session. */
+export const newSessionId = (): string => `s-${randomBytes(16).toString('base64url')}`
+
+export abstract class Session<P extends object> implements SessionView<P> {
   principal: P | undefined
   seq = 0
   readonly subscriptions: PatternSet
-  readonly buffer: ReplayBuffer
   /** Last time a transport was attached or a request used the session, ms. */
   lastActive = Date.now()
   /** A `refresh` is being answered; `refreshAgain`: another one arrived meanwhile. */
@@ -53,11 +63,23 @@ export class Session<P extends object> implements SessionView<P> {
   private socket: Sink | undefined
   private poll: Sink | undefined
 
-  constructor(limits: SessionLimits, principal: P | undefined) {
+  constructor(
+    readonly id: string,
+    limits: SessionLimits,
+    principal: P | undefined,
+  ) {
     this.principal = principal
     this.subscriptions = new PatternSet(limits.maxPatternsPerSession)
-    this.buffer = new ReplayBuffer(limits.replayBuffer, limits.replayMaxAge)
   }
+
+  /** Issue the next seq for `item`, keep it for replay, and hand it to the live transports. */
+  abstract give(item: Published): void
+
+  /** Buffered entries after `after`, or undefined when the buffer no longer covers it. */
+  abstract since(after: number): Eventually<Missed>
+
+  /** The buffered entry with this seq, if still held. */
+  abstract find(seq: number): Eventually<Entry | undefined>
 
   get patterns(): readonly string[] {
     return this.subscriptions.list()
@@ -72,18 +94,32 @@ export class Session<P extends object> implements SessionView<P> {
     return !this.attached && now - this.lastActive > ttl
   }
 
-  /** Issue the next seq for `item`, keep it for replay, and hand it to the live transports. */
-  give(item: Published): number {
-    const seq = ++this.seq
-    this.buffer.push({ seq, item })
-    this.socket?.deliver(seq, item)
-    this.poll?.deliver(seq, item)
-    return seq
+  /** A request used the session: its TTL counts from now. */
+  touch(): void {
+    this.lastActive = Date.now()
   }
 
-  /** Buffered entries after `after`, or undefined when the buffer no longer covers it. */
-  since(after: number): Entry[] | undefined {
-    return this.buffer.since(after, this.seq)
+  setPrincipal(principal: P | undefined): void {
+    this.principal = principal
+    this.saved('principal')
+  }
+
+  /** Replace the whole pattern set (`hello`, poll GET). */
+  replacePatterns(patterns: readonly string[]): Refused {
+    const refused = this.subscriptions.replace(patterns)
+    this.saved('patterns')
+    return refused
+  }
+
+  subscribe(patterns: readonly string[]): Refused {
+    const refused = this.subscriptions.add(patterns)
+    this.saved('patterns')
+    return refused
+  }
+
+  unsubscribe(patterns: readonly string[]): void {
+    this.subscriptions.remove(patterns)
+    this.saved('patterns')
   }
 
   attachSocket(sink: Sink): void {
@@ -107,15 +143,23 @@ export class Session<P extends object> implements SessionView<P> {
     if (this.socket === sink) this.socket = undefined
     else if (this.poll === sink) this.poll = undefined
     else return
-    this.lastActive = Date.now()
+    this.touch()
   }
 
   /** The session is dropped from the store: its transports stop getting its events. */
   forget(): void {
     const { socket, poll } = this
     this.socket = this.poll = undefined
-    this.buffer.clear()
     socket?.detach('forgotten')
     poll?.detach('forgotten')
   }
+
+  /** Hand an issued event to the live transports. */
+  protected deliver(seq: number, item: Published): void {
+    this.socket?.deliver(seq, item)
+    this.poll?.deliver(seq, item)
+  }
+
+  /** The patterns or the principal changed (a shared store writes them through). */
+  protected saved(_what: 'patterns' | 'principal'): void {}
 }

@@ -14,6 +14,11 @@ afterEach(async () => {
   for (const fn of list) await fn()
 })
 
+/** Run `fn` after the current test; what is registered last runs first. */
+export function afterTest(fn: () => unknown): void {
+  cleanups.push(fn)
+}
+
 /** A server on 127.0.0.1 and a free port, closed after the test. */
 export async function startServer<P extends object = Record<string, unknown>>(options: RealtimeServerOptions<P> = {}): Promise<RealtimeServer & { url: string; pollUrl: string; base: string }> {
   const rt = createRealtimeServer<P>({ port: 0, ...options })
