@@ -2,6 +2,9 @@
  * Test helpers for the reference server: start one on a random port, and a raw WebSocket peer
  * (the `ws` client) that speaks the protocol by hand and waits for frames without sleeping.
  */
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
 import { afterEach } from 'vitest'
 import WebSocket from 'ws'
 import { createRealtimeServer, type RealtimeServer, type RealtimeServerOptions } from '../../src/server/index.js'
@@ -146,3 +149,38 @@ export async function post(rt: { pollUrl: string }, body: unknown): Promise<numb
 
 /** seq and event name of event frames, for compact assertions. */
 export const seqs = (frames: Frame[]): number[] => frames.map((f) => f.seq)
+
+/**
+ * Run `script` (TypeScript, importing `./src/server/index.ts`) in a Node process of its own, and
+ * tell how it ended: a process whose server was closed must exit by itself, nothing left running.
+ */
+export async function runAlone(script: string): Promise<{ exit: number | string; stdout: string; stderr: string }> {
+  const root = fileURLToPath(new URL('../..', import.meta.url))
+  const out = await build({
+    stdin: { contents: script, resolveDir: root, loader: 'ts', sourcefile: 'close-check.ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    write: false,
+    logLevel: 'silent',
+  })
+  const child = spawn(process.execPath, ['--input-type=module', '-'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  child.stderr.on('data', (d) => (stderr += d))
+  child.stdin.end(out.outputFiles[0]?.text ?? '')
+  const exit = await new Promise<number | string>((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      resolve('did not exit within 10 s')
+    }, 10_000)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      resolve(code ?? -1)
+    })
+  })
+  return { exit, stdout: stdout.trim(), stderr }
+}

@@ -1,11 +1,8 @@
-import { spawn } from 'node:child_process'
 import { createServer } from 'node:http'
-import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 import { describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { createRealtimeServer } from '../../src/server/index.js'
-import { Peer, poll, startServer, until } from './helpers.js'
+import { Peer, poll, runAlone, startServer, until } from './helpers.js'
 
 describe('close()', () => {
   it('closes sockets with 1001, answers held polls, and refuses what comes later', async () => {
@@ -48,35 +45,7 @@ describe('close()', () => {
       await held2
       console.log('closed ' + welcome.type)
     `
-    const root = fileURLToPath(new URL('../..', import.meta.url))
-    const out = await build({
-      stdin: { contents: script, resolveDir: root, loader: 'ts', sourcefile: 'close-check.ts' },
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      write: false,
-      logLevel: 'silent',
-    })
-    const code = out.outputFiles[0]?.text ?? ''
-    const child = spawn(process.execPath, ['--input-type=module', '-'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.stdin.end(code)
-    const exit = await new Promise<number | string>((resolve) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL')
-        resolve('did not exit within 5 s')
-      }, 5000)
-      child.on('exit', (c) => {
-        clearTimeout(timer)
-        resolve(c ?? -1)
-      })
-    })
-    expect({ exit, stdout: stdout.trim(), stderr }).toEqual({ exit: 0, stdout: 'closed welcome', stderr: '' })
+    expect(await runAlone(script)).toEqual({ exit: 0, stdout: 'closed welcome', stderr: '' })
   })
 })
 
@@ -139,15 +108,4 @@ describe('test hooks', () => {
     await Peer.connect(rt.url)
   })
 
-  it('forgetSessions() acts like a restart: sockets close (1012), resumes get new sessions', async () => {
-    const rt = await startServer()
-    const { peer, welcome } = await Peer.connect(rt.url)
-    rt.publish('a', 1)
-    await peer.take('event')
-    rt.forgetSessions()
-    expect((await peer.closed).code).toBe(1012)
-    expect(rt.stats().sessions).toBe(0)
-    const { welcome: w } = await Peer.connect(rt.url, { session: welcome.session, after: 1 })
-    expect(w).toMatchObject({ resumed: false, seq: 0 })
-  })
 })

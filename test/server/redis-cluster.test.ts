@@ -5,17 +5,14 @@
  * (test/e2e/node.test.ts) holds with every reconnection landing on a random instance. Plus a Redis
  * outage, through a TCP proxy that can cut the store's links.
  */
-import { spawn } from 'node:child_process'
 import { connect, createServer, type Server, type Socket } from 'node:net'
-import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 import { describe, expect, it, vi } from 'vitest'
 import { RealtimeClient, type ResyncInfo } from '../../src/index.js'
 import type { RealtimeServerOptions } from '../../src/server/index.js'
 import { keysOf } from '../../src/server/redis-scripts.js'
 import { every, prng, range, seedFor, seqsOf, strip, tally } from '../e2e/ledger.js'
 import { newWireLog, tapped } from '../e2e/wire.js'
-import { afterTest, type Frame, Peer, poll, post, startServer, until } from './helpers.js'
+import { afterTest, type Frame, Peer, poll, post, runAlone, startServer, until } from './helpers.js'
 import { describeWithRedis, onRedis, REDIS_URL, redisClient, redisPrefix } from './redis.js'
 
 type Instance = Awaited<ReturnType<typeof startServer>>
@@ -362,40 +359,6 @@ describeWithRedis('a Redis outage', () => {
   }, 20_000)
 })
 
-/**
- * Run `script` (TypeScript, importing `./src/server/index.ts`) in a Node process of its own, and
- * tell how it ended: a process whose server was closed must exit by itself, nothing left running.
- */
-async function runAlone(script: string): Promise<{ exit: number | string; stdout: string; stderr: string }> {
-  const root = fileURLToPath(new URL('../..', import.meta.url))
-  const out = await build({
-    stdin: { contents: script, resolveDir: root, loader: 'ts', sourcefile: 'store-close-check.ts' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    write: false,
-    logLevel: 'silent',
-  })
-  const child = spawn(process.execPath, ['--input-type=module', '-'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
-  child.stdin.end(out.outputFiles[0]?.text ?? '')
-  const exit = await new Promise<number | string>((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      resolve('did not exit within 10 s')
-    }, 10_000)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve(code ?? -1)
-    })
-  })
-  return { exit, stdout: stdout.trim(), stderr }
-}
 
 describeWithRedis('close() on a Redis store', () => {
   it('leaves nothing running: a process with a socket, a held poll and both links to Redis exits by itself', async () => {
