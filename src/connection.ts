@@ -469,8 +469,10 @@ export class Connection {
     this.#reconcile()
     // acks and a refresh that the last POST may not have carried (subscriptions went with `hello`)
     for (const m of unsent) if (m.type === 'ack' || m.type === 'refresh') this.#sendSocket(m)
-    if (this.#caps.seq) this.#seq.begin(session, resumed, seq, true)
-    else {
+    if (this.#caps.seq) {
+      this.#dropStaleAcks(session, resumed)
+      this.#seq.begin(session, resumed, seq, true)
+    } else {
       this.#unsequenced()
       // what the server sent while there was no link is lost: where it has an HTTP side, its state is fetched
       if (this.#config.protocol.http && this.#config.pollUrl !== undefined) this.#refetch()
@@ -520,9 +522,10 @@ export class Connection {
   /** To the handles listening to the event by name, then to those listening to every event. */
   #deliver(event: InboundEvent): void {
     if (this.closed) return
-    if (this.#wanted(event.event)) this.#emit(event)
-    // also for an event the client filtered out: the server is owed the ack
-    if (event.ack && !this.#ackByCaller) this.#ack(event.seq)
+    const wanted = this.#wanted(event.event)
+    if (wanted) this.#emit(event)
+    // also for an event the client filtered out (which no caller gets to ack): the server is owed the ack
+    if (event.ack && (!this.#ackByCaller || !wanted)) this.#ack(event.seq)
   }
 
   #ack(seq: number): void {
@@ -532,6 +535,11 @@ export class Connection {
       this.#error('overflow', `more than ${MAX_PENDING_ACKS} acks waiting for a link: the oldest was dropped`)
     }
     this.#pendingAcks.push(seq)
+  }
+
+  /** Acks held for a session that did not resume are void: their seqs would name the new session's events. */
+  #dropStaleAcks(session: string, resumed: boolean): void {
+    if (!resumed || session !== this.#seq.session) this.#pendingAcks = []
   }
 
   /** What had to wait for a link: acks of events delivered meanwhile, a `refresh()`. */
@@ -609,7 +617,10 @@ export class Connection {
     // the same session, not resumed: its buffer no longer covers `after`; what is lost is exactly
     // known (up to `base`), as with `replay_failed` over a socket
     if (!resumed && session === this.#seq.session) this.#seq.replayFailed(base)
-    else this.#seq.begin(session, resumed, base, false)
+    else {
+      this.#dropStaleAcks(session, resumed)
+      this.#seq.begin(session, resumed, base, false)
+    }
     for (const e of r.events) this.#onEvent(e)
     this.#flushPending()
   }
