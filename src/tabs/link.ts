@@ -9,15 +9,24 @@
  * private connection would have given them.
  *
  * The other way, each tab tells the leader its patterns (the leader holds, per tab, a reference on
- * each, so the server sees the union) and forwards `refresh()` and `reconnect()`.
+ * each, so the server sees the union), its acks (see ./acks.ts: the leader acks each event once, at
+ * the first tab that delivered it) and its `refresh()` and `reconnect()` calls. A tab keeps its
+ * `refresh()` until the leader confirms it (`took`), and sends it again to the next leader.
+ *
+ * Every `CHECK / 2` ms the leader asks the tabs whether they are there (`who`, which tells them
+ * that it is); each answers with its patterns. A tab that misses two rounds in a row crashed: its
+ * patterns leave the union. A frozen tab still answers (a frozen page runs its channel's handlers,
+ * though not its timers nor its socket), so it keeps its patterns, and the events they bring.
  *
  * Hand-over: when the leader tab closes or crashes, the browser releases its lock and the next tab
  * in the queue leads. It announces itself (`lead`), every tab answers with its patterns and the
  * last seq it delivered, and after a short gathering the new leader resumes the same session from
  * the lowest of those seqs: the server replays what followed, and each tab drops what it had. A
  * frozen leader keeps its lock: a tab that heard nothing from the leader for `CHECK` ms probes it,
- * and takes the lock (`steal`) when no answer comes within `GRACE` ms. A leader that finds its lock
- * taken (or another leader announced) steps down and queues as a follower again.
+ * and takes the lock (`steal`) when no answer comes within `GRACE` ms. The leader answers the other
+ * tabs (probes, newcomers, refreshes) from a timer, never from the channel's handler: a frozen
+ * leader, whose handler still runs but whose socket does not, must look silent. A leader that finds
+ * its lock taken (or another leader announced) steps down and queues as a follower again.
  */
 import { Connection, newStats } from '../connection.js'
 import { RealtimeError, type RealtimeErrorCode, type RealtimeErrorDetails } from '../errors.js'
@@ -28,6 +37,7 @@ import { matchPattern } from '../patterns.js'
 import type { InboundEvent } from '../protocol/types.js'
 import { Subscriptions } from '../subscriptions.js'
 import type { ResyncInfo, Stats, Status } from '../types.js'
+import { LeaderAcks } from './acks.js'
 
 /** A follower that heard nothing from the leader this long probes it, ms. */
 export const CHECK = 5000
@@ -35,16 +45,31 @@ export const CHECK = 5000
 export const GRACE = 2000
 /** How long a new leader collects the other tabs' positions before it connects, ms. */
 export const GATHER = 100
+/** A tab that answered none of the leader's last this many rounds (`CHECK / 2` ms each) is dropped. */
+export const MISSED = 2
+/** The acks above the leader's watermark that a tab keeps for the next leader, at most. */
+const MAX_RECENT = 100
 
 /** What crosses the channel. `L`: the leadership that sent it (a leader's messages only). */
 export type TabMessage =
-  /** A tab's patterns and the last event it delivered: on joining, on every change, and in answer to `lead`. */
-  | { t: 'tab'; tab: string; p: string[]; s: string | null; n: number | null }
+  /**
+   * A tab's patterns and the last event it delivered: on joining, on every change, and in answer to
+   * `lead` (with `a`, the acks it sent above the last leader's watermark) and `who`.
+   */
+  | { t: 'tab'; tab: string; p: string[]; s: string | null; n: number | null; a?: number[] }
   | { t: 'leave'; tab: string }
-  | { t: 'refresh' | 'reconnect' | 'probe' }
+  /** The tab delivered event `seq` of session `s`, which asks for an ack (or had delivered it before). */
+  | { t: 'ack'; tab: string; s: string | null; seq: number }
+  /** `refresh()` in a tab, until a leader confirms it with `took`. */
+  | { t: 'refresh'; tab: string; id: string }
+  | { t: 'reconnect' | 'probe' }
   | { t: 'lead'; L: string }
+  /** The leader's round (`k`, `s`: its watermark, as on `ev`). */
+  | { t: 'who'; L: string; s: string | null; k: number }
+  | { t: 'took'; L: string; tab: string; id: string }
   | { t: 'st'; L: string; v: Status; st: Stats }
-  | { t: 'ev'; L: string; v: InboundEvent; s: string | null; st: Stats }
+  /** `k`: the leader's watermark (./acks.ts): every ack-event of session `s` up to it has had its ack. */
+  | { t: 'ev'; L: string; v: InboundEvent; s: string | null; k: number; st: Stats }
   | { t: 'rs'; L: string; v: ResyncInfo; st: Stats }
   | { t: 'er'; L: string; v: [RealtimeErrorCode, string, string | undefined, number | undefined, string | undefined]; st: Stats }
 
@@ -88,14 +113,27 @@ export class TabLink {
   readonly #base = newStats()
   #wasUp = false
   #handover = false
+  /** A `refresh()` no leader has confirmed yet. */
+  #refresh: string | undefined
+  /** The acks this tab sent (of `#session`) above the leader's watermark. */
+  #recent: number[] = []
 
   // when this tab leads
   #L: string | undefined
   #link: Connection | undefined
   #release: (() => void) | undefined
   #gather: ReturnType<typeof setTimeout> | undefined
+  /** Each tab's patterns (this one's included), and the rounds each other tab has been silent for. */
   readonly #tabs = new Map<string, string[]>()
+  readonly #silent = new Map<string, number>()
+  #ticks = 0
   #positions: [string | null, number | null][] = []
+  #acks: LeaderAcks | undefined
+  #refreshWanted = false
+  /** Answers to the other tabs, due at the next `#answer` timer: a status, refreshes taken (by tab). */
+  #answerTimer: ReturnType<typeof setTimeout> | undefined
+  #statusDue = false
+  readonly #took = new Map<string, string>()
   readonly #relay: ConnectionSink = (kind, value) => this.#relayed(kind, value)
 
   constructor(config: ConnectionConfig, dedupeKey: string, onClosed: () => void) {
@@ -146,7 +184,8 @@ export class TabLink {
   }
 
   refresh(): void {
-    this.#toLeader({ t: 'refresh' })
+    this.#refresh = newId()
+    this.#toLeader({ t: 'refresh', tab: this.#tab, id: this.#refresh })
   }
 
   reconnect(): void {
@@ -195,8 +234,12 @@ export class TabLink {
   #stepDown(): void {
     const link = this.#link
     if (this.#L) this.#unfollow()
-    this.#L = this.#link = undefined
+    this.#L = this.#link = this.#acks = undefined
     clearTimeout(this.#gather)
+    clearTimeout(this.#answerTimer)
+    this.#answerTimer = undefined
+    this.#statusDue = false
+    this.#took.clear()
     link?.detach(this.#relay, [], ['*'])
     this.#release?.()
     this.#release = undefined
@@ -208,10 +251,12 @@ export class TabLink {
     this.#channel?.postMessage(m)
   }
 
-  /** This tab's patterns and position, to the leader. */
-  #announce(): void {
+  /** This tab's patterns and position, to the leader; to a new one, with the acks the last one may not have sent. */
+  #announce(acks = false): void {
     this.#patterns = this.#subs.list()
-    this.#toLeader({ t: 'tab', tab: this.#tab, p: this.#patterns, s: this.#session, n: this.#last })
+    const m: TabMessage = { t: 'tab', tab: this.#tab, p: this.#patterns, s: this.#session, n: this.#last }
+    if (acks && this.#recent.length > 0) m.a = this.#recent
+    this.#toLeader(m)
   }
 
   #toLeader(m: TabMessage): void {
@@ -219,9 +264,13 @@ export class TabLink {
     else this.#post(m)
   }
 
-  /** A silent leader is probed; one that stays silent loses the lock. */
+  /** A silent leader is probed; one that stays silent loses the lock. A leader holds a round every other tick. */
   #check(): void {
-    if (this.#L || this.#deadline !== undefined || Date.now() - this.#heard < CHECK) return
+    if (this.#L) {
+      if (++this.#ticks % 2 === 0) this.#round(this.#L)
+      return
+    }
+    if (this.#deadline !== undefined || Date.now() - this.#heard < CHECK) return
     this.#post({ t: 'probe' })
     this.#deadline = setTimeout(() => {
       this.#deadline = undefined
@@ -235,16 +284,21 @@ export class TabLink {
       if (this.#L) this.#forLeader(m)
       return
     }
+    // the acks a leader has sent (even one that just stepped down) need not go to the next one
+    if ('k' in m && m.s === this.#session && this.#recent.length > 0) this.#recent = this.#recent.filter((seq) => seq > m.k)
     if (m.L !== this.#leader) {
       // a former leader's last words (a frozen one that woke up) are not news
       if (m.t !== 'lead' && this.#leader !== undefined) return
       if (this.#L) this.#stepDown()
       this.#follow(m.L)
-      this.#announce()
-    }
+      this.#announce(true)
+      // a refresh the last leader may not have taken goes to this one
+      if (this.#refresh) this.#post({ t: 'refresh', tab: this.#tab, id: this.#refresh })
+    } else if (m.t === 'who') this.#announce()
     this.#heard = Date.now()
     clearTimeout(this.#deadline)
     this.#deadline = undefined
+    if (m.t === 'took' && m.tab === this.#tab && m.id === this.#refresh) this.#refresh = undefined
     this.#receive(m)
   }
 
@@ -269,12 +323,20 @@ export class TabLink {
     this.#snap = m.st
     if (m.t === 'ev') {
       const e = m.v
-      if (m.s === this.#session && this.#last !== null && e.seq <= this.#last) return
-      this.#session = m.s
-      this.#last = e.seq
+      const had = m.s === this.#session && this.#last !== null && e.seq <= this.#last
+      if (m.s !== this.#session) this.#recent = []
+      if (!had) {
+        this.#session = m.s
+        this.#last = e.seq
+      }
       if (this.#patterns.length > 0 && !this.#patterns.some((p) => matchPattern(p, e.event))) return
-      this.#base.messages++
-      this.#handles.event(e)
+      if (!had) {
+        this.#base.messages++
+        this.#handles.event(e)
+      }
+      // after its listeners ran; one delivered before (sent again after a hand-over) is acked
+      // again, as a connection acks a duplicate: the ack may have gone to a leader that is gone
+      if (e.ack) this.#ack(m.s, e.seq)
     } else if (m.t === 'st') {
       let v = m.v
       if (v === 'closed') return this.#shutdown()
@@ -298,6 +360,14 @@ export class TabLink {
     }
   }
 
+  #ack(s: string | null, seq: number): void {
+    if (!this.#L) {
+      if (this.#recent.length >= MAX_RECENT) this.#recent.shift()
+      this.#recent.push(seq)
+    }
+    this.#toLeader({ t: 'ack', tab: this.#tab, s, seq })
+  }
+
   #setStatus(status: Status): void {
     if (status === this.status) return
     this.status = status
@@ -312,8 +382,15 @@ export class TabLink {
     const L = (this.#L = newId())
     this.#follow(L)
     this.#tabs.clear()
+    this.#silent.clear()
     this.#tabs.set(this.#tab, effective(this.#patterns))
     this.#positions = []
+    const acks = (this.#acks = new LeaderAcks())
+    // the acks this tab gave the last leader, which may not have sent them
+    for (const seq of this.#recent) acks.ack(this.#session, seq)
+    this.#recent = []
+    this.#refreshWanted = this.#refresh !== undefined
+    this.#refresh = undefined
     this.#post({ t: 'lead', L })
     if (this.#peers) this.#gather = setTimeout(() => this.#connect(), GATHER)
     else this.#connect()
@@ -322,7 +399,8 @@ export class TabLink {
 
   /** Open the one connection, resuming the session the tabs share from the lowest seq any of them delivered. */
   #connect(): void {
-    const link = (this.#link = new Connection(this.#config, () => {}))
+    // the link acks nothing by itself: each event is acked once a tab delivered it
+    const link = (this.#link = new Connection(this.#config, () => {}, true))
     let session = this.#session
     let last = this.#last
     for (const [s, n] of this.#positions) {
@@ -330,6 +408,10 @@ export class TabLink {
       if (s === session && n !== null && (last === null || n < last)) last = n
     }
     if (session !== null && last !== null) link.resumeFrom(session, last)
+    this.#acks?.start(link, session, last)
+    // held by the link until its `welcome`
+    if (this.#refreshWanted) link.refresh()
+    this.#refreshWanted = false
     this.#positions = []
     for (const patterns of this.#tabs.values()) link.subscribe(patterns)
     link.route(this.#relay, '*', true)
@@ -340,18 +422,68 @@ export class TabLink {
   #forLeader(m: TabMessage): void {
     const link = this.#link
     if (m.t === 'tab') {
+      const before = this.#tabs.get(m.tab)
       const next = effective(m.p)
-      const before = this.#tabs.get(m.tab) ?? []
       this.#tabs.set(m.tab, next)
       if (!link) this.#positions.push([m.s, m.n])
-      this.#resubscribe(before, next)
-      if (m.tab !== this.#tab) this.#status()
-    } else if (m.t === 'leave') {
-      this.#resubscribe(this.#tabs.get(m.tab) ?? [], [])
-      this.#tabs.delete(m.tab)
-    } else if (m.t === 'refresh') link?.refresh()
-    else if (m.t === 'reconnect') link?.reconnect()
-    else if (m.t === 'probe') this.#status()
+      if (m.a) for (const seq of m.a) this.#acks?.ack(m.s, seq)
+      this.#resubscribe(before ?? [], next)
+      // a tab new to this leader learns the link's status
+      if (!before && m.tab !== this.#tab) this.#answer(true)
+    } else if (m.t === 'leave') this.#drop(m.tab)
+    else if (m.t === 'ack') this.#acks?.ack(m.s, m.seq)
+    else if (m.t === 'refresh') {
+      if (link) link.refresh()
+      else this.#refreshWanted = true
+      if (m.tab === this.#tab) this.#refresh = undefined
+      else {
+        this.#took.set(m.tab, m.id)
+        this.#answer(false)
+      }
+    } else if (m.t === 'reconnect') link?.reconnect()
+    else if (m.t === 'probe') this.#answer(true)
+    if ('tab' in m && this.#tabs.has(m.tab)) this.#silent.set(m.tab, 0)
+  }
+
+  /**
+   * Answer the other tabs (with the link's status when `status`, and the refreshes taken) from a
+   * timer: a frozen page still runs its channel's handlers, but not its timers nor its socket, so
+   * a frozen leader gives no answer, and a tab that probes it takes over.
+   */
+  #answer(status: boolean): void {
+    this.#statusDue ||= status
+    this.#answerTimer ??= setTimeout(() => {
+      this.#answerTimer = undefined
+      const L = this.#L
+      if (!L) return
+      if (this.#statusDue) this.#status()
+      this.#statusDue = false
+      for (const [tab, id] of this.#took) this.#post({ t: 'took', L, tab, id })
+      this.#took.clear()
+    }, 0)
+  }
+
+  /** Ask the tabs whether they are there; a tab that missed `MISSED` rounds in a row crashed, and its patterns go. */
+  #round(L: string): void {
+    for (const tab of this.#tabs.keys()) {
+      if (tab === this.#tab) continue
+      const silent = (this.#silent.get(tab) ?? 0) + 1
+      if (silent > MISSED) this.#drop(tab)
+      else this.#silent.set(tab, silent)
+    }
+    this.#post({ t: 'who', L, s: this.#session, k: this.#acks?.done(this.#last ?? 0) ?? 0 })
+  }
+
+  #drop(tab: string): void {
+    this.#resubscribe(this.#tabs.get(tab) ?? [], [])
+    this.#tabs.delete(tab)
+    this.#silent.delete(tab)
+  }
+
+  /** Whether some tab's patterns match `event`. */
+  #wanted(event: string): boolean {
+    for (const patterns of this.#tabs.values()) if (patterns.some((p) => matchPattern(p, event))) return true
+    return false
   }
 
   #resubscribe(before: string[], next: string[]): void {
@@ -373,8 +505,13 @@ export class TabLink {
     if (!link || !L) return
     const st = { ...link.stats }
     let m: TabMessage
-    if (kind === 'event') m = { t: 'ev', L, v: value as InboundEvent, s: link.session, st }
-    else if (kind === 'status') m = { t: 'st', L, v: value as Status, st }
+    if (kind === 'event') {
+      const e = value as InboundEvent
+      // before this tab delivers it (and acks it, at once)
+      const acks = this.#acks
+      if (e.ack) acks?.relayed(e.seq, this.#wanted(e.event))
+      m = { t: 'ev', L, v: e, s: link.session, k: acks?.done(e.seq) ?? e.seq, st }
+    } else if (kind === 'status') m = { t: 'st', L, v: value as Status, st }
     else if (kind === 'resync') m = { t: 'rs', L, v: value as ResyncInfo, st }
     else {
       const e = value as RealtimeError

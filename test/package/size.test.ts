@@ -25,8 +25,12 @@ const BUDGET_TOTAL_GZIP = 14.25 * 1024
  * capabilities); the goal is 5 KB.
  */
 const BUDGET_OWN_GZIP = 11.25 * 1024
-/** Gzipped bytes loaded on demand only: the tab-sharing code (`shareAcrossTabs`), a chunk of its own. Measured 2,086 B. */
-const BUDGET_LAZY_GZIP = 2.25 * 1024
+/**
+ * Gzipped bytes loaded on demand only: the tab-sharing code (`shareAcrossTabs`), a chunk of its own.
+ * Measured 2,832 B (2,086 B before acks through the leader, the leader's rounds and `refresh()` kept
+ * over a hand-over).
+ */
+const BUDGET_LAZY_GZIP = 2.875 * 1024
 /** What an app imports for the core client. */
 const CORE_IMPORTS = ['RealtimeClient']
 

@@ -5,11 +5,12 @@
  * apart (a tab's registry is its own), while the lock and channel names, made from the url without
  * its query string, are the same. The real reference server counts the sockets.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { RealtimeClient, type ResyncInfo } from '../../src/index.js'
 import { canShareAcrossTabs } from '../../src/registry.js'
-import { CHECK, GRACE, tabKey } from '../../src/tabs/link.js'
+import { CHECK, GATHER, GRACE, MISSED, type TabMessage, tabKey } from '../../src/tabs/link.js'
 import { toConfig } from '../../src/options.js'
+import { type ScriptedSocket, scriptedServer } from '../flows/scripted-socket.js'
 import { startServer } from '../server/helpers.js'
 
 interface Request {
@@ -262,4 +263,305 @@ describe('shareAcrossTabs: a silent leader', () => {
     },
     CHECK + 2 * GRACE + 15_000,
   )
+})
+
+/**
+ * The tabs' protocol on the test's clock: a scripted server (test/flows/scripted-socket.ts) plays
+ * one session, `S`, whose events the test publishes, and records every frame the leader's socket
+ * sends; the timers are fake, the channel and the locks are real promises and messages.
+ */
+describe('shareAcrossTabs on a scripted server', () => {
+  interface Published {
+    type: 'event'
+    seq: number
+    event: string
+    data: null
+    ack?: true
+  }
+
+  /** The session the tabs share: it resumes `S` from `after` (replaying what follows) or starts it. */
+  function scriptedFeed() {
+    const server = scriptedServer()
+    const log: Published[] = []
+    const welcomed = new Set<ScriptedSocket>()
+    server.onSocket = (s) => queueMicrotask(() => s.readyState === 0 && s.open())
+    server.onSend = (s, m) => {
+      if (m.type !== 'hello') return
+      queueMicrotask(() => {
+        if (s.readyState !== 1) return
+        const resumed = m.session === 'S'
+        s.frame({ type: 'welcome', v: 1, session: 'S', resumed, seq: log.length })
+        welcomed.add(s)
+        if (resumed) for (const e of log) if (e.seq > (m.after as number)) s.frame(e)
+      })
+    }
+    return {
+      server,
+      /** Publish to the session; the live socket (if any) gets it now. */
+      publish(event: string, ack = false): number {
+        const e: Published = { type: 'event', seq: log.length + 1, event, data: null, ...(ack && { ack: true as const }) }
+        log.push(e)
+        for (const s of welcomed) if (s.readyState === 1) s.frame(e)
+        return e.seq
+      },
+      /** The seqs acked, over every socket, in order. */
+      acks: (): number[] => server.sockets.flatMap((s) => s.messages('ack').map((m) => m.seq as number)),
+      /** The patterns the session has, as the live socket's frames tell them. */
+      patterns(): string[] {
+        const s = [...welcomed].filter((w) => w.readyState === 1).at(-1)
+        const set = new Set<string>()
+        for (const m of s?.messages() ?? []) {
+          const events = (m.events ?? []) as string[]
+          if (m.type === 'hello' || m.type === 'subscribe') for (const p of events) set.add(p)
+          if (m.type === 'unsubscribe') for (const p of events) set.delete(p)
+        }
+        return [...set].sort()
+      },
+    }
+  }
+  type Feed = ReturnType<typeof scriptedFeed>
+
+  const tabs: RealtimeClient[] = []
+
+  beforeEach(() => {
+    // setImmediate stays real: the tabs' messages need turns of the event loop
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
+    withLocks()
+  })
+
+  afterEach(async () => {
+    for (const t of tabs.splice(0)) t.close()
+    await settle()
+    expect(vi.getTimerCount(), 'timers left after close()').toBe(0)
+    expect(locks.held.size).toBe(0)
+    vi.useRealTimers()
+  })
+
+  /** Channel messages and promise jobs run (real turns of the event loop), and the timers due now fire, until `done` holds. */
+  async function until(done: () => boolean, what = 'the tabs to settle'): Promise<void> {
+    for (let i = 0; i < 500; i++) {
+      if (done()) return
+      await new Promise<void>((r) => setImmediate(r))
+      vi.advanceTimersByTime(0)
+    }
+    throw new Error(`timed out waiting for ${what}`)
+  }
+
+  /** Let every message in flight arrive. */
+  async function settle(): Promise<void> {
+    let turns = 0
+    await until(() => ++turns > 50)
+  }
+
+  /** Move the clock on `ms`, letting the tabs talk at every step of 250 ms. */
+  async function advance(ms: number): Promise<void> {
+    for (let t = 0; t < ms; t += 250) {
+      vi.advanceTimersByTime(Math.min(250, ms - t))
+      await settle()
+    }
+  }
+
+  /** One tab: a client whose handles record what they get (and the acks on the wire as each event arrives). */
+  function scriptedTab(feed: Feed, n: number, subscribe: string[] = []) {
+    const client = new RealtimeClient({ url: `wss://feed.test/ws?tab=${n}`, shareAcrossTabs: true, WebSocket: feed.server.WebSocket, heartbeat: { interval: 0 }, ...(subscribe.length > 0 && { subscribe }) })
+    tabs.push(client)
+    const got: { seq: number; event: string; acked: number[] }[] = []
+    client.on('*', (_data, meta) => got.push({ seq: meta.seq, event: meta.event, acked: feed.acks() }))
+    return { client, got, seqs: () => got.map((g) => g.seq) }
+  }
+
+  /** The tab whose socket is live (its url names it). */
+  const leaderOf = (feed: Feed): string | undefined => feed.server.sockets.filter((s) => s.readyState === 1).map((s) => new URL(s.url).searchParams.get('tab') ?? '')[0]
+
+  async function openTabs(feed: Feed, ...patterns: string[][]) {
+    const all = patterns.map((p, i) => scriptedTab(feed, i + 1, p))
+    await until(() => all.every((t) => t.client.status === 'open'), 'every tab to be open')
+    expect(leaderOf(feed)).toBe('1')
+    return all
+  }
+
+  it('an event that two tabs want is acked once, by the leader, after the first of them delivered it', async () => {
+    const feed = scriptedFeed()
+    const [a, b, c] = await openTabs(feed, ['x.*'], ['x.*', 'y.*'], ['z.*'])
+    feed.publish('x.one', true)
+    await settle()
+    expect([a!.seqs(), b!.seqs(), c!.seqs()]).toEqual([[1], [1], []])
+    expect(feed.acks()).toEqual([1])
+    // a follower's delivery comes after the leader's, which acked it then
+    expect(a!.got[0]?.acked).toEqual([])
+    expect(b!.got[0]?.acked).toEqual([1])
+    expect(feed.server.sockets).toHaveLength(1)
+  })
+
+  it('an event only a follower wants is acked once, after that follower delivered it', async () => {
+    const feed = scriptedFeed()
+    const [a, b] = await openTabs(feed, ['x.*'], ['y.*'], ['z.*'])
+    feed.publish('y.one', true)
+    feed.publish('y.two')
+    feed.publish('y.three', true)
+    // relayed, not acked: no tab has it yet
+    expect(feed.acks()).toEqual([])
+    await settle()
+    expect(b!.seqs()).toEqual([1, 2, 3])
+    expect(b!.got.map((g) => g.acked)).toEqual([[], [], []])
+    expect(feed.acks()).toEqual([1, 3])
+    expect(a!.seqs()).toEqual([])
+  })
+
+  it('an event no tab wants (its only tab left while it was on its way) is acked by the leader as it relays it', async () => {
+    const feed = scriptedFeed()
+    const [a, b, c] = await openTabs(feed, ['x.*'], ['y.*'], ['z.*'])
+    expect(feed.patterns()).toEqual(['x.*', 'y.*', 'z.*'])
+    c!.client.close()
+    await until(() => feed.patterns().length === 2, "the tab's patterns to leave")
+    expect(feed.patterns()).toEqual(['x.*', 'y.*'])
+    // the server had sent it before the unsubscribe reached it
+    feed.publish('z.one', true)
+    expect(feed.acks()).toEqual([1])
+    await settle()
+    expect([a!.seqs(), b!.seqs(), c!.seqs()]).toEqual([[], [], []])
+    expect(feed.acks()).toEqual([1])
+  })
+
+  it('the leader acks what it delivers itself, and nothing twice when followers ack late', async () => {
+    const feed = scriptedFeed()
+    const [a, b, c] = await openTabs(feed, [], [], [])
+    for (let i = 0; i < 5; i++) feed.publish('tick', true)
+    // the leader delivered all five, and acked each as it did
+    expect(a!.seqs()).toEqual(range(1, 5))
+    expect(feed.acks()).toEqual(range(1, 5))
+    await settle()
+    expect([b!.seqs(), c!.seqs()]).toEqual([range(1, 5), range(1, 5)])
+    expect(feed.acks()).toEqual(range(1, 5))
+  })
+
+  it('acks a closed leader may not have sent go out from the next one, once; replayed events are acked once', async () => {
+    const feed = scriptedFeed()
+    const [a, b, c] = await openTabs(feed, ['x.*'], ['y.*'], ['x.*'])
+    feed.publish('x.one', true)
+    feed.publish('y.one', true)
+    await settle()
+    expect(feed.acks()).toEqual([1, 2])
+    // y.two: only the follower b wants it; the leader relays it and closes before b's ack comes
+    feed.publish('y.two', true)
+    a!.client.close()
+    // published while no tab leads: replayed to the next leader
+    feed.publish('x.two', true)
+    feed.publish('y.three', true)
+    // the next tab leads, and gathers the positions before it connects
+    await settle()
+    vi.advanceTimersByTime(GATHER)
+    await until(() => [b, c].every((t) => t!.client.status === 'open') && feed.server.sockets.length === 2, 'the hand-over')
+    expect(leaderOf(feed)).toBe('2')
+    await settle()
+    expect(b!.seqs()).toEqual([2, 3, 5])
+    expect(c!.seqs()).toEqual([1, 4])
+    const [first, second] = feed.server.sockets
+    expect(first!.messages('ack').map((m) => m.seq)).toEqual([1, 2])
+    // b took the lock before the closed leader's last message (y.two, which also said that 2 was
+    // acked) reached it: b resumes after 2 and gives its own last ack (2) to its link again
+    expect(second!.messages('hello')[0]).toMatchObject({ session: 'S', after: 2 })
+    // 3, 4, 5: replayed, acked once the tab that wanted each had it (b, the leader, at once; c a moment later)
+    expect(second!.messages('ack').map((m) => m.seq)).toEqual([2, 3, 5, 4])
+  })
+
+  it('an ack a follower sent to a leader that closed before it came goes out from the next leader, once', async () => {
+    const feed = scriptedFeed()
+    const [a, b] = await openTabs(feed, ['a.*'], ['tick'], ['a.*'])
+    for (let i = 0; i < 3; i++) feed.publish('tick', true)
+    await settle()
+    expect(feed.acks()).toEqual([1, 2, 3])
+    // the leader closes as b delivers the next one: b's ack goes to no one
+    b!.client.on('tick', (_data, meta) => meta.seq === 4 && a!.client.close())
+    feed.publish('tick', true)
+    await settle()
+    vi.advanceTimersByTime(GATHER)
+    await until(() => feed.server.sockets.length === 2 && b!.client.status === 'open', 'the hand-over')
+    await settle()
+    expect(leaderOf(feed)).toBe('2')
+    expect(b!.seqs()).toEqual([1, 2, 3, 4])
+    // 4 once; 1..3 not again (the event that brought 4 also said they had gone out)
+    expect(feed.server.sockets[1]!.messages('ack').map((m) => m.seq)).toEqual([4])
+    expect(feed.acks()).toEqual([1, 2, 3, 4])
+  })
+
+  /** A channel of the feed's link, for a tab the test plays by hand; closed after the test. */
+  function rawTab(): { channel: BroadcastChannel; heard: TabMessage[] } {
+    const channel = new BroadcastChannel(tabKey(toConfig({ url: 'wss://feed.test/ws' }), ''))
+    const heard: TabMessage[] = []
+    channel.onmessage = (e: MessageEvent<TabMessage>) => heard.push(e.data)
+    cleanups.push(() => channel.close())
+    return { channel, heard }
+  }
+
+  it('the patterns of a tab that stops answering the rounds (it crashed) leave the union; back, it gets them again', async () => {
+    const feed = scriptedFeed()
+    const [, b] = await openTabs(feed, ['a.*'], ['b.*'])
+    const ghost = rawTab()
+    const hello: TabMessage = { t: 'tab', tab: 'ghost', p: ['g.*'], s: 'S', n: 0 }
+    ghost.channel.postMessage(hello)
+    await until(() => feed.patterns().includes('g.*'), "the ghost's patterns")
+    expect(feed.patterns()).toEqual(['a.*', 'b.*', 'g.*'])
+    // b answers every round; the ghost none: two rounds missed are not yet too many
+    await advance((MISSED * CHECK) / 2)
+    expect(ghost.heard.filter((m) => m.t === 'who')).toHaveLength(MISSED)
+    expect(feed.patterns()).toEqual(['a.*', 'b.*', 'g.*'])
+    await advance(CHECK / 2)
+    expect(feed.patterns()).toEqual(['a.*', 'b.*'])
+    // a tab that was frozen answers when it runs again: its patterns come back
+    ghost.channel.postMessage(hello)
+    await until(() => feed.patterns().includes('g.*'), "the ghost's patterns again")
+    // and stay while it answers
+    ghost.channel.onmessage = (e: MessageEvent<TabMessage>) => e.data.t === 'who' && ghost.channel.postMessage(hello)
+    await advance(5 * CHECK)
+    expect(feed.patterns()).toEqual(['a.*', 'b.*', 'g.*'])
+    expect(b!.client.status).toBe('open')
+    expect(feed.server.sockets).toHaveLength(1)
+  })
+
+  it("the leader answers a probe from a timer, not from the channel's handler (a frozen leader, whose handler runs, gives no answer)", async () => {
+    const feed = scriptedFeed()
+    await openTabs(feed, [])
+    const prober = rawTab()
+    prober.channel.postMessage({ t: 'probe' } satisfies TabMessage)
+    // channel messages only, no timer
+    for (let i = 0; i < 50; i++) await new Promise<void>((r) => setImmediate(r))
+    expect(prober.heard).toEqual([])
+    vi.advanceTimersByTime(0)
+    await until(() => prober.heard.length > 0, 'the answer')
+    expect(prober.heard).toEqual([expect.objectContaining({ t: 'st', v: 'open' })])
+  })
+
+  it('a refresh() made while the next leader gathers the positions goes out from its link once', async () => {
+    const feed = scriptedFeed()
+    const [a, b, c] = await openTabs(feed, [], [], [])
+    a!.client.close()
+    c!.client.refresh()
+    await settle()
+    vi.advanceTimersByTime(GATHER)
+    await until(() => feed.server.sockets.length === 2 && b!.client.status === 'open', 'the hand-over')
+    await settle()
+    expect(feed.server.sockets.map((s) => s.messages('refresh').length)).toEqual([0, 1])
+  })
+
+  it('a refresh() made while the leader is silent (frozen) goes to the tab that takes over, once', async () => {
+    const feed = scriptedFeed()
+    // a leader that holds the lock and says nothing
+    let stolen = false
+    void locks.request(tabKey(toConfig({ url: 'wss://feed.test/ws' }), ''), {}, () => new Promise(() => {})).catch(() => (stolen = true))
+    const b = scriptedTab(feed, 2)
+    // c comes later: b probes the silent leader first, and takes over
+    await advance(CHECK - GRACE)
+    const c = scriptedTab(feed, 3)
+    await settle()
+    c.client.refresh()
+    await advance(GRACE * 2.5 + GATHER + 500)
+    await until(() => [b, c].every((t) => t.client.status === 'open'), 'b to take over')
+    await settle()
+    expect(stolen).toBe(true)
+    expect(leaderOf(feed)).toBe('2')
+    expect(feed.server.sockets).toHaveLength(1)
+    expect(feed.server.sockets[0]!.messages('refresh')).toHaveLength(1)
+  })
+
 })
