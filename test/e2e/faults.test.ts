@@ -221,14 +221,20 @@ function figures(label: string, run: Awaited<ReturnType<typeof soak>>, extra: Re
   )
 }
 
-/** What every run must show of its faults: the counts asked for, and each stall found by the client's heartbeat. */
-function expectFaults(run: Awaited<ReturnType<typeof soak>>, setup: Pick<SoakSetup, 'events' | 'faults' | 'perKind'>): void {
+/**
+ * What every run must show of its faults: the counts asked for, and each stall found by the
+ * client's heartbeat. `restarted`: the server closed every socket (1012) during the run; a stall
+ * that began as that close frame was already past the proxy ends with the client's echo of it.
+ */
+function expectFaults(run: Awaited<ReturnType<typeof soak>>, setup: Pick<SoakSetup, 'events' | 'faults' | 'perKind'>, restarted = false): void {
   const { injector } = run
   expect(run.published).toBeGreaterThanOrEqual(setup.events)
   expect(injector.total).toBeGreaterThanOrEqual(setup.faults)
   for (const kind of FAULT_KINDS) expect(injector.counts[kind], kind).toBeGreaterThanOrEqual(setup.perKind)
   // A stall ends only when the client gives up the link (4000: dead link), never by the cap.
-  expect(injector.stalls.map((s) => s.code)).toEqual(injector.stalls.map(() => 4000))
+  const codes = injector.stalls.map((s) => s.code)
+  expect(codes).toEqual(codes.map((code) => (restarted && code === 1012 ? 1012 : 4000)))
+  if (restarted) expect(codes.filter((code) => code === 1012).length).toBeLessThanOrEqual(run.groups.length)
   // Dropped events made the client ask for replays (each one did, unless its link was cut first).
   expect(run.groups.reduce((n, g) => n + g.wire.replays.length, 0)).toBeGreaterThan(0)
 }
@@ -423,6 +429,6 @@ describe('sessions forgotten mid-stream (a restart that loses every session), th
         oldEventsGivenUp: lostToRestart,
       }),
     )
-    expectFaults(run, setup)
+    expectFaults(run, setup, true)
   }, 120_000 * SCALE)
 })
