@@ -57,6 +57,8 @@ export class RedisLink {
   private subscribed = false
   /** Connections whose outage was reported and has not ended yet. */
   private readonly failing = new Set<'commands' | 'pub/sub'>()
+  /** Scripts loaded on the commands connection since it last connected. */
+  private readonly loaded = new Set<string>()
 
   constructor(
     private readonly url: string,
@@ -86,12 +88,18 @@ export class RedisLink {
   }
 
   /**
-   * Run a script by its SHA1, or whole if Redis does not know it (after a restart of Redis). Two
-   * scripts sent one after the other run in that order, except right after such a restart, when
-   * one may overtake another still being re-sent.
+   * Run a script by its SHA1. The first run of a script on a connection sends `SCRIPT LOAD` just
+   * before it, on the same connection, so scripts run in the order they were asked for even when
+   * Redis did not know one yet (a fresh or restarted Redis); re-sending a script only after a
+   * NOSCRIPT answer would let a later script overtake it. NOSCRIPT is still handled, for a
+   * `SCRIPT FLUSH` under a live connection.
    */
   async run<T>(s: Script, keys: readonly string[], args: readonly string[]): Promise<T> {
     const tail = [String(keys.length), ...keys, ...args]
+    if (!this.loaded.has(s.sha)) {
+      this.loaded.add(s.sha)
+      this.command(['SCRIPT', 'LOAD', s.source]).catch(() => this.loaded.delete(s.sha))
+    }
     try {
       return await this.command<T>(['EVALSHA', s.sha, ...tail])
     } catch (error) {
@@ -121,6 +129,8 @@ export class RedisLink {
     this.subscriber = subscriber
     this.watch(commands, 'commands')
     this.watch(subscriber, 'pub/sub')
+    // A reconnection may reach a restarted Redis that knows no script.
+    commands.on('reconnecting', () => this.loaded.clear())
     subscriber.on('reconnecting', () => {
       if (this.subscribed && !this.closed) this.events.down()
     })
