@@ -237,8 +237,8 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
   /** Validate (only when someone listens) and hand an event to this handle's listeners. */
   #dispatch(e: InboundEvent): void {
     const named = this.listeners.get(e.event)
-    const any = this.listeners.get('*')
-    if (!named && !any) return
+    const starred = this.listeners.get('*')
+    if (!named && !starred) return
     let data = e.data
     const schema = this.#schemas?.get(e.event)
     if (schema) {
@@ -259,6 +259,6 @@ export class RealtimeClient<S extends EventSchemas = EventSchemas> {
     }
     const meta: EventMeta = { seq: e.seq, event: e.event, ts: e.ts }
     if (named) for (const l of named) l(data, meta)
-    if (any) for (const l of any) l(data, meta)
+    if (starred) for (const l of starred) l(data, meta)
   }
 }

@@ -49,9 +49,9 @@ export class Handles {
   /** An event, to the handles listening to its name, then to those listening to every event. */
   event(event: InboundEvent): void {
     const named = this.#routes.get(event.event)
-    const any = this.#routes.get('*')
+    const starred = this.#routes.get('*')
     if (named) for (const sink of named) sink('event', event)
-    if (any) for (const sink of any) if (!named?.includes(sink)) sink('event', event)
+    if (starred) for (const sink of starred) if (!named?.includes(sink)) sink('event', event)
   }
 
   /** A status, a resync or an error, to every handle. */
