@@ -3,29 +3,15 @@
  * `auth`, the Bearer header of polls), answers `auth` with `auth_ok` (and `authExpires`), and
  * `refuseAuth()` turns a renewal away with 4001, as a real server refusing a token would.
  */
-import '../flows/quiet-msw.js'
-import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { RealtimeClient } from '../../src/index.js'
-import { createRealtimeMock } from '../../src/testing/index.js'
 import type { ClientOptions, Status } from '../../src/types.js'
+import { FAST, useMock } from './harness.js'
 
 const WS_URL = 'wss://api.example.test/ws/auth'
 const POLL_URL = 'https://api.example.test/api/auth-events'
 
-const mock = createRealtimeMock({ url: WS_URL, pollUrl: POLL_URL })
-const server = setupServer(...mock.handlers)
-const clients: RealtimeClient[] = []
-
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close()
-  mock.reset()
-  server.resetHandlers()
-})
-afterAll(() => server.close())
-
-const FAST = { reconnect: { minDelay: 10, maxDelay: 50, jitter: 0, maxAttempts: 2, connectTimeout: 1000 } }
+const { mock, clients } = useMock(WS_URL, POLL_URL)
 
 /** A client whose `getToken` hands out `tok-1`, `tok-2`, ... each valid for `lifetime` ms. */
 function connect(lifetime: number, refreshBefore: number, o: Partial<ClientOptions> = {}) {

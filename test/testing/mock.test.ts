@@ -1,33 +1,19 @@
 /**
  * `wirefeed/testing` as an app team uses it: msw's `setupServer` (msw/node) with the mock's
- * handlers, and a real `RealtimeClient` talking to it. No test runner feature is needed by the mock
- * itself; these tests use vitest only to assert.
+ * handlers (set up in harness.ts), and a real `RealtimeClient` talking to it. No test runner
+ * feature is needed by the mock itself; these tests use vitest only to assert.
  */
-import '../flows/quiet-msw.js'
-import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { RealtimeClient } from '../../src/index.js'
 import type { EventMessage } from '../../src/protocol/v1-schema.js'
 import { createRealtimeMock, type EventFrame } from '../../src/testing/index.js'
 import type { ClientOptions, EventMeta, Status } from '../../src/types.js'
+import { FAST, useMock } from './harness.js'
 
 const WS_URL = 'wss://api.example.test/ws/events'
 const POLL_URL = 'https://api.example.test/api/events'
 
-const mock = createRealtimeMock({ url: WS_URL, pollUrl: POLL_URL })
-const server = setupServer(...mock.handlers)
-const clients: RealtimeClient[] = []
-
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close()
-  mock.reset()
-  server.resetHandlers()
-})
-afterAll(() => server.close())
-
-/** Short delays, no jitter: every recovery below takes milliseconds. */
-const FAST = { reconnect: { minDelay: 10, maxDelay: 50, jitter: 0, maxAttempts: 2, connectTimeout: 1000 } }
+const { mock, clients } = useMock(WS_URL, POLL_URL)
 
 function connect(o: Partial<ClientOptions> = {}) {
   const client = new RealtimeClient({ url: WS_URL, ...FAST, ...o })
