@@ -5,8 +5,9 @@
  * the holder runs the one real `Connection` and relays what it says (status, events, resync,
  * errors, with a stats snapshot) over a `BroadcastChannel` of the same name. Every tab, the
  * leader's included, takes those messages through the same path: each tab drops the seqs it has
- * already delivered and the events none of its own patterns match, so its handles see what a
- * private connection would have given them.
+ * already delivered and the events none of its own patterns match, and numbers the rest 1, 2, ...
+ * (the session's seqs also count the other tabs' events), so its handles see what a private
+ * connection would have given them.
  *
  * The other way, each tab tells the leader its patterns (the leader holds, per tab, a reference on
  * each, so the server sees the union), its acks (see ./acks.ts: the leader acks each event once, at
@@ -106,6 +107,12 @@ export class TabLink {
   // what this tab delivered
   #session: string | null = null
   #last: number | null = null
+  /**
+   * Events of `#session` this tab delivered. Its handles see them numbered 1, 2, ... (`meta.seq`),
+   * as a connection of its own would number them: the session's seqs also count the events that
+   * only other tabs wanted, which would look like holes here.
+   */
+  #count = 0
   /** The leadership this tab follows, and the last stats snapshot it sent. */
   #leader: string | undefined
   #snap: Stats = newStats()
@@ -302,6 +309,22 @@ export class TabLink {
     this.#receive(m)
   }
 
+  /**
+   * A resync in this tab's numbering, or none when this tab already had every event of the hole
+   * (it was ahead of the tab the session resumed from). A tab that wants every event lost exactly
+   * the rest of the hole, and its numbering skips it as a connection of its own would; a tab with
+   * patterns cannot know how many of the hole's events were its own (`to`, `missed` unknown).
+   */
+  #numbered(info: ResyncInfo): ResyncInfo | undefined {
+    const last = this.#last ?? 0
+    if (info.to !== null && last >= info.to) return undefined
+    const from = this.#count + 1
+    if (info.to === null || this.#patterns.length > 0) return { reason: info.reason, from, to: null, missed: null }
+    const missed = info.to - Math.max(info.from - 1, last)
+    this.#count += missed
+    return { reason: info.reason, from, to: this.#count, missed }
+  }
+
   /** A new leadership: the previous one's counters are kept, and its link counts as lost. */
   #follow(L: string): void {
     this.#unfollow()
@@ -324,7 +347,10 @@ export class TabLink {
     if (m.t === 'ev') {
       const e = m.v
       const had = m.s === this.#session && this.#last !== null && e.seq <= this.#last
-      if (m.s !== this.#session) this.#recent = []
+      if (m.s !== this.#session) {
+        this.#recent = []
+        this.#count = 0
+      }
       if (!had) {
         this.#session = m.s
         this.#last = e.seq
@@ -332,7 +358,7 @@ export class TabLink {
       if (this.#patterns.length > 0 && !this.#patterns.some((p) => matchPattern(p, e.event))) return
       if (!had) {
         this.#base.messages++
-        this.#handles.event(e)
+        this.#handles.event({ ...e, seq: ++this.#count })
       }
       // after its listeners ran; one delivered before (sent again after a hand-over) is acked
       // again, as a connection acks a duplicate: the ack may have gone to a leader that is gone
@@ -348,7 +374,8 @@ export class TabLink {
       }
       this.#setStatus(v)
     } else if (m.t === 'rs') {
-      this.#handles.tell('resync', m.v)
+      const info = this.#numbered(m.v)
+      if (info) this.#handles.tell('resync', info)
     } else {
       const [code, message, event, seq, serverCode] = m.v
       const details: RealtimeErrorDetails = {}

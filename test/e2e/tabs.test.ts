@@ -118,6 +118,8 @@ describeInChromium('shareAcrossTabs in Chromium: one socket for the pages of a b
 
   const state = (page: Page): Promise<TabsPageState> => page.evaluate(() => window.tabsPage.state())
   const seqs = async (page: Page): Promise<number[]> => (await state(page)).events.map((e) => e.seq)
+  /** The published numbers of the events a page delivered. */
+  const numbers = async (page: Page): Promise<(number | undefined)[]> => (await state(page)).events.map((e) => e.n)
 
   /** Publish `count` events named by `name(n)` (n: the seq each gets). */
   function publish(count: number, name: (n: number) => string = () => 'tick', ack = false): void {
@@ -201,6 +203,8 @@ describeInChromium('shareAcrossTabs in Chromium: one socket for the pages of a b
     server().publish('b.two', 4)
     await expect.poll(async () => (await state(b)).events.map((e) => e.event)).toEqual(['b.one', 'b.two'])
     expect((await state(a)).events.map((e) => e.event)).toEqual(['a.one'])
+    // the session's seqs are 1 (a.one), 2 and 3; each page numbers its own without holes
+    expect([await seqs(a), await seqs(b)]).toEqual([[1], [1, 2]])
     expect(server().stats().connections).toBe(1)
   })
 
@@ -214,7 +218,10 @@ describeInChromium('shareAcrossTabs in Chromium: one socket for the pages of a b
     expect(ackCounts()).toEqual(once(range(1, 30)))
     const wanted = (prefixes: string[]): number[] => range(1, 30).filter((n) => prefixes.some((p) => names[n % 3]!.startsWith(p)))
     await expectEach(all, (s, i) => {
-      expect(s.events.map((e) => e.seq)).toEqual(wanted([['a'], ['b'], ['b', 'c']][i]!))
+      // each page its own events, numbered 1, 2, ... as a connection of its own would number them
+      const mine = wanted([['a'], ['b'], ['b', 'c']][i]!)
+      expect(s.events.map((e) => e.n)).toEqual(mine)
+      expect(s.events.map((e) => e.seq)).toEqual(range(1, mine.length))
       // only the leader's socket acks, each event once (its own as it delivers them, the others' as they come)
       expect([...s.acks].sort((x, y) => x - y)).toEqual(i === 0 ? range(1, 30) : [])
     })
@@ -306,7 +313,11 @@ describeInChromium('shareAcrossTabs in Chromium: one socket for the pages of a b
       stop()
       publish(3, (n) => names[n % 3]!, true)
       const wanted = (prefix: string): number[] => range(1, published).filter((n) => names[n % 3]!.startsWith(prefix))
-      for (const [i, page] of all.entries()) await expect.poll(() => seqs(page), { timeout: SETTLE }).toEqual(wanted('abc'[i]!))
+      for (const [i, page] of all.entries()) {
+        const mine = wanted('abc'[i]!)
+        await expect.poll(() => numbers(page), { timeout: SETTLE }).toEqual(mine)
+        expect(await seqs(page)).toEqual(range(1, mine.length))
+      }
       await expectEach(all, (s) => {
         expect(s.status).toBe('open')
         expect(s.resyncs).toEqual([])

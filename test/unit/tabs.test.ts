@@ -198,7 +198,7 @@ describe('shareAcrossTabs', () => {
     expect(rt.stats().sessions).toBe(1)
   })
 
-  it('a tab that joins late starts at the live edge, like a new handle on a shared connection', async () => {
+  it('a tab that joins late starts at the live edge, numbered from 1 like a connection of its own', async () => {
     withLocks()
     const rt = await startServer()
     const a = tab(rt.url, 1)
@@ -208,7 +208,7 @@ describe('shareAcrossTabs', () => {
     const b = tab(rt.url, 2)
     await expect.poll(() => b.status).toBe('open')
     rt.publish('tick', 2)
-    await expect.poll(() => [a.seqs, b.seqs]).toEqual([[1, 2], [2]])
+    await expect.poll(() => [a.seqs, b.seqs]).toEqual([[1, 2], [1]])
   })
 
   it('refresh() and reconnect() in a follower act on the shared link', async () => {
@@ -286,6 +286,8 @@ describe('shareAcrossTabs on a scripted server', () => {
     const welcomed = new Set<ScriptedSocket>()
     server.onSocket = (s) => queueMicrotask(() => s.readyState === 0 && s.open())
     server.onSend = (s, m) => {
+      // the session's buffer never covers a hole (see `lose`)
+      if (m.type === 'replay') return queueMicrotask(() => s.frame({ type: 'replay_failed', after: m.after, seq: log.length }))
       if (m.type !== 'hello') return
       queueMicrotask(() => {
         if (s.readyState !== 1) return
@@ -303,6 +305,10 @@ describe('shareAcrossTabs on a scripted server', () => {
         log.push(e)
         for (const s of welcomed) if (s.readyState === 1) s.frame(e)
         return e.seq
+      },
+      /** Issue a seq to an event that no socket gets, nor any replay: a hole. */
+      lose(event: string): void {
+        log.push({ type: 'event', seq: log.length + 1, event, data: null })
       },
       /** The seqs acked, over every socket, in order. */
       acks: (): number[] => server.sockets.flatMap((s) => s.messages('ack').map((m) => m.seq as number)),
@@ -367,7 +373,9 @@ describe('shareAcrossTabs on a scripted server', () => {
     tabs.push(client)
     const got: { seq: number; event: string; acked: number[] }[] = []
     client.on('*', (_data, meta) => got.push({ seq: meta.seq, event: meta.event, acked: feed.acks() }))
-    return { client, got, seqs: () => got.map((g) => g.seq) }
+    const resyncs: ResyncInfo[] = []
+    client.on('resync', (info) => resyncs.push(info))
+    return { client, got, resyncs, seqs: () => got.map((g) => g.seq) }
   }
 
   /** The tab whose socket is live (its url names it). */
@@ -379,6 +387,30 @@ describe('shareAcrossTabs on a scripted server', () => {
     expect(leaderOf(feed)).toBe('1')
     return all
   }
+
+  it("each tab numbers what it delivers 1, 2, ... as a connection of its own would; a hole is a resync in each tab's numbering", async () => {
+    const feed = scriptedFeed()
+    const [a, b, c] = await openTabs(feed, [], ['x.*'], ['y.*'])
+    for (const e of ['x.1', 'y.1', 'x.2', 'y.2']) feed.publish(e)
+    await settle()
+    // the session's seqs are 1-4; each tab's own events come without holes
+    expect([a!.seqs(), b!.seqs(), c!.seqs()]).toEqual([[1, 2, 3, 4], [1, 2], [1, 2]])
+    // seqs 5 (x.3) and 6 (y.3) are lost for good: the server cannot replay them
+    feed.lose('x.3')
+    feed.lose('y.3')
+    feed.publish('x.4')
+    await until(() => b!.seqs().length === 3, 'x.4 past the hole')
+    await settle()
+    // the tab that wants every event knows exactly what it lost; a tab with patterns cannot know
+    // how many of the two were its own
+    expect(a!.resyncs).toEqual([{ reason: 'replay_failed', from: 5, to: 6, missed: 2 }])
+    expect(b!.resyncs).toEqual([{ reason: 'replay_failed', from: 3, to: null, missed: null }])
+    expect(c!.resyncs).toEqual([{ reason: 'replay_failed', from: 3, to: null, missed: null }])
+    feed.publish('y.4')
+    await settle()
+    expect([a!.seqs(), b!.seqs(), c!.seqs()]).toEqual([[1, 2, 3, 4, 7, 8], [1, 2, 3], [1, 2, 3]])
+    expect(a!.got.map((g) => g.event)).toEqual(['x.1', 'y.1', 'x.2', 'y.2', 'x.4', 'y.4'])
+  })
 
   it('an event that two tabs want is acked once, by the leader, after the first of them delivered it', async () => {
     const feed = scriptedFeed()
@@ -454,8 +486,11 @@ describe('shareAcrossTabs on a scripted server', () => {
     await until(() => [b, c].every((t) => t!.client.status === 'open') && feed.server.sockets.length === 2, 'the hand-over')
     expect(leaderOf(feed)).toBe('2')
     await settle()
-    expect(b!.seqs()).toEqual([2, 3, 5])
-    expect(c!.seqs()).toEqual([1, 4])
+    // each tab numbers its own events; the session's seqs, which the acks name, are 2, 3, 5 and 1, 4
+    expect(b!.got.map((g) => g.event)).toEqual(['y.one', 'y.two', 'y.three'])
+    expect(b!.seqs()).toEqual([1, 2, 3])
+    expect(c!.got.map((g) => g.event)).toEqual(['x.one', 'x.two'])
+    expect(c!.seqs()).toEqual([1, 2])
     const [first, second] = feed.server.sockets
     expect(first!.messages('ack').map((m) => m.seq)).toEqual([1, 2])
     // b took the lock before the closed leader's last message (y.two, which also said that 2 was

@@ -11,7 +11,8 @@ import { RealtimeClient, type ResyncInfo, type Stats, type Status, type WebSocke
 
 export interface TabsPageState {
   status: Status | null
-  events: { seq: number; event: string }[]
+  /** `n`: the number the test published the event with (the session's seq, when every event is published to one session). */
+  events: { seq: number; event: string; n: number | undefined }[]
   resyncs: ResyncInfo[]
   errors: string[]
   stats: Stats | null
@@ -64,7 +65,7 @@ window.tabsPage = {
   start(subscribe) {
     const url = `ws://${location.host}/ws/events`
     client = new RealtimeClient({ url, shareAcrossTabs: true, reconnect: { minDelay: 50, maxDelay: 500 }, WebSocket: TappedWebSocket })
-    client.on('*', (_data, meta) => events.push({ seq: meta.seq, event: meta.event }))
+    client.on('*', (data, meta) => events.push({ seq: meta.seq, event: meta.event, n: (data as { n?: number } | null)?.n }))
     client.on('resync', (info) => resyncs.push(info))
     client.on('error', (e) => errors.push(`${e.code}: ${e.message}`))
     if (subscribe.length > 0) client.subscribe(subscribe)
