@@ -3,7 +3,7 @@
  * each client fetches the new state over HTTP from the app's `pollUrl` (e.g. an HTMX-style
  * dashboard whose page re-reads its partials when told to).
  *
- * Server to client: any frame at all (`{"type":"changed"}`, `"refresh"`, an empty text...): the
+ * Server to client: whatever frame arrives (`{"type":"changed"}`, `"refresh"`, an empty text...): the
  * state changed. The client fetches `pollUrl` at most once per second however many arrive (one
  * more fetch follows a burst), and delivers each answer as one event, named `changed` unless
  * `event` says otherwise: its data is the body parsed as JSON, or the body as text when it is not

@@ -39,7 +39,7 @@ const TOUCH_CHUNK = 500
 const SWEEP_LIMIT = 1000
 /** State messages kept while the sessions are read; past it, they are read once more. */
 const MAX_BACKLOG = 100_000
-/** Session ids as `newSessionId` makes them: any other is unknown without asking Redis. */
+/** Session ids as `newSessionId` makes them; others are unknown without asking Redis. */
 const SESSION_ID = /^s-[\w-]{1,64}$/
 /** Wait before reading the sessions again after a failed attempt, ms. */
 const RELOAD_RETRY = 500

@@ -123,7 +123,7 @@ export class Poller {
   }
 
   /**
-   * One GET now, its answer handled as any poll's, and no loop after it (a server that only
+   * One GET now, its answer handled as every poll's is, and no loop after it (a server that only
    * notifies is asked for its state this way); while polling, the same as `now()`. Resolves when
    * the request is over, however it ended.
    */
